@@ -1,0 +1,61 @@
+# downtime: ping exporter, alert rules and an Alertmanager-to-Telegram receiver.
+#
+#   make demo    install what is missing, build, run the whole pipeline on loopback
+#   make test    install what is missing, run every test (unit, race, real ICMP,
+#                rules, config checks, fuzz smoke, end-to-end)
+#   make lint    gofmt, go vet, staticcheck
+#   make bench   exporter CPU/RSS side by side with smokeping_prober
+
+GO            ?= go
+BIN           ?= bin
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME      ?= 10s
+PROMTOOL      ?= promtool
+AMTOOL        ?= amtool
+HOSTS         ?=
+
+.PHONY: all build deps test gotest rules-test config-check fuzz lint bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/downtime_exporter ./exporter
+	$(GO) build -o $(BIN)/downtime_receiver ./receiver
+
+# Debian packages the tests and the demo need (prometheus, alertmanager,
+# nftables, iproute2). Installs only what is missing.
+deps:
+	@bash deploy/install-deps.sh
+
+test: deps build gotest rules-test config-check fuzz
+
+gotest:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+rules-test:
+	$(PROMTOOL) check rules rules/*.rules.yml
+	$(PROMTOOL) test rules rules/tests/*.yml
+
+config-check:
+	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
+	$(AMTOOL) check-config deploy/alertmanager/alertmanager.yml
+
+# Short fuzz runs of the receiver's payload decoder and renderer; the corpora
+# under testdata/fuzz are replayed by `go test` as regular tests too.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./receiver/webhook
+	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./receiver/render
+
+lint:
+	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: deps build
+	bash exporter/bench/bench.sh
+
+demo: deps build
+	bash deploy/demo.sh $(HOSTS)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that `make test` and `make demo` need, only
+# those that are missing. Needs root (or sudo) the first time.
+set -euo pipefail
+
+need=()
+command -v prometheus   >/dev/null 2>&1 || need+=(prometheus)
+command -v promtool     >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v amtool       >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v nft          >/dev/null 2>&1 || need+=(nftables)
+command -v ip           >/dev/null 2>&1 || need+=(iproute2)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# The Debian packages start their services on install; the project runs its
+# own instances, so keep the packaged ones from starting.
+$sudo sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,25 @@
+package deps
+
+import (
+	_ "github.com/alecthomas/kingpin/v2"
+	_ "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	_ "github.com/prometheus-community/pro-bing"
+	_ "github.com/prometheus/alertmanager/template"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/collectors"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/testutil"
+	_ "github.com/prometheus/common/config"
+	_ "github.com/prometheus/common/model"
+	_ "github.com/prometheus/common/promslog"
+	_ "github.com/prometheus/common/promslog/flag"
+	_ "github.com/prometheus/common/version"
+	_ "github.com/prometheus/exporter-toolkit/web"
+	_ "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	_ "go.etcd.io/bbolt"
+	_ "golang.org/x/net/icmp"
+	_ "golang.org/x/net/ipv4"
+	_ "golang.org/x/net/ipv6"
+	_ "golang.org/x/sys/unix"
+	_ "gopkg.in/yaml.v3"
+)
