@@ -1,0 +1,237 @@
+package netns
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// spinMargin is how long before a reply's deadline the sender stops
+	// sleeping and busy-waits. nanosleep with 1 ns timer slack wakes up to
+	// ~100 us late on a loaded VM; spinning the rest keeps replies within a
+	// few microseconds of the deadline for little CPU.
+	spinMargin = 200 * time.Microsecond
+	// maxSleep bounds one nanosleep so that cleanup is not held up by long
+	// delays.
+	maxSleep = 20 * time.Millisecond
+	// icmpFilter is the Linux SOL_RAW option ICMP_FILTER: a bit mask of the
+	// ICMP types a raw socket should NOT receive.
+	icmpFilter = 1
+	// rcvBuf is the receive buffer of the responder's socket in bytes.
+	rcvBuf = 8 << 20
+)
+
+// EchoResponder makes n answer IPv4 pings itself, each reply sent delay after
+// the request arrived: a host with a fixed RTT, without tc/netem. The kernel's
+// own echo replies are switched off (net.ipv4.icmp_echo_ignore_all=1).
+//
+// Delays are measured from the kernel's receive timestamp (SO_TIMESTAMPNS)
+// and the reply is sent within a few microseconds of it; concurrent requests
+// each get their own deadline, they do not queue behind each other's delay.
+// SetLoss still applies: dropped requests never reach the responder.
+// The responder stops in t.Cleanup.
+func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
+	t.Helper()
+	if delay < 0 {
+		t.Fatalf("EchoResponder(%v): negative delay", delay)
+	}
+	n.Sysctl(t, "net.ipv4.icmp_echo_ignore_all", "1")
+	var conn *net.IPConn
+	err := n.Do(func() error {
+		c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		conn = c.(*net.IPConn)
+		if err := setupEchoSocket(conn); err != nil {
+			conn.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("EchoResponder in %s: %v", n.Name, err)
+	}
+	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 8192), done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.receive() }()
+	go func() { defer wg.Done(); r.send() }()
+	t.Cleanup(func() {
+		close(r.done)
+		conn.Close()
+		wg.Wait()
+	})
+}
+
+// setupEchoSocket asks for kernel receive timestamps and filters out every
+// ICMP type but echo requests.
+func setupEchoSocket(conn *net.IPConn) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sockErr error
+	err = rc.Control(func(fd uintptr) {
+		if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			sockErr = fmt.Errorf("setsockopt SO_TIMESTAMPNS: %w", err)
+			return
+		}
+		// Bursts of thousands of requests must not overflow the default
+		// ~200 KiB buffer; FORCE works beyond rmem_max since we are root.
+		if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf); err != nil {
+			sockErr = fmt.Errorf("setsockopt SO_RCVBUFFORCE: %w", err)
+			return
+		}
+		mask := ^uint32(1 << ipv4.ICMPTypeEcho)
+		b := (*[4]byte)(unsafe.Pointer(&mask))[:]
+		if err := unix.SetsockoptString(int(fd), unix.SOL_RAW, icmpFilter, string(b)); err != nil {
+			sockErr = fmt.Errorf("setsockopt ICMP_FILTER: %w", err)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return sockErr
+}
+
+// responder answers echo requests read from conn after delay.
+type responder struct {
+	conn  *net.IPConn
+	delay time.Duration
+	queue chan echoReply // in deadline order: the delay is the same for all
+	done  chan struct{}
+}
+
+// echoReply is a reply ready to be sent to to at the monotonic time at.
+type echoReply struct {
+	to  *net.IPAddr
+	msg []byte
+	at  time.Time
+}
+
+// receive reads echo requests and queues their replies until conn closes.
+func (r *responder) receive() {
+	defer close(r.queue)
+	buf := make([]byte, 65536)
+	oob := make([]byte, 128)
+	for {
+		n, oobn, _, from, err := r.conn.ReadMsgIP(buf, oob)
+		if err != nil {
+			return // closed by cleanup
+		}
+		at := r.deadline(oob[:oobn])
+		msg, ok := echoReplyFor(buf[:n])
+		if !ok {
+			continue
+		}
+		select {
+		case r.queue <- echoReply{to: from, msg: msg, at: at}:
+		case <-r.done:
+			return
+		}
+	}
+}
+
+// deadline returns when the reply to a request with the given control
+// messages is due: its kernel receive time plus delay, or now plus delay
+// when there is no usable timestamp.
+func (r *responder) deadline(oob []byte) time.Time {
+	now := time.Now()
+	recv, ok := rxTimestamp(oob)
+	if !ok {
+		return now.Add(r.delay)
+	}
+	// recv is wall-clock time; turn it into an age so the deadline keeps
+	// now's monotonic reading. Implausible ages mean a clock step.
+	age := now.Sub(recv)
+	if age < 0 || age > time.Second {
+		age = 0
+	}
+	return now.Add(r.delay - age)
+}
+
+// rxTimestamp extracts SCM_TIMESTAMPNS from control messages.
+func rxTimestamp(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS &&
+			len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := *(*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return time.Unix(ts.Unix()), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// echoReplyFor turns a raw IPv4 packet holding an echo request into the
+// ICMP echo reply message (same id, seq and payload).
+func echoReplyFor(pkt []byte) ([]byte, bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		return nil, false
+	}
+	hl := int(pkt[0]&0x0f) << 2
+	if hl < 20 || hl > len(pkt) {
+		return nil, false
+	}
+	m, err := icmp.ParseMessage(1, pkt[hl:]) // 1: ICMP for IPv4
+	if err != nil || m.Type != ipv4.ICMPTypeEcho {
+		return nil, false
+	}
+	reply := icmp.Message{Type: ipv4.ICMPTypeEchoReply, Body: m.Body}
+	b, err := reply.Marshal(nil)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// send writes queued replies at their deadlines. It runs on its own locked
+// thread with 1 ns timer slack so that nanosleep wakes on time; the thread
+// is never unlocked, so the runtime discards it instead of reusing it with
+// the changed slack.
+func (r *responder) send() {
+	runtime.LockOSThread()
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) // best effort: spinning covers the rest
+	for rep := range r.queue {
+		if !r.waitUntil(rep.at) {
+			continue // stopping: drain the queue without waiting
+		}
+		_, _ = r.conn.WriteToIP(rep.msg, rep.to) // a lost reply is just a lost ping
+	}
+}
+
+// waitUntil sleeps, then spins, until at. It returns false when the
+// responder is stopping.
+func (r *responder) waitUntil(at time.Time) bool {
+	for {
+		select {
+		case <-r.done:
+			return false
+		default:
+		}
+		d := time.Until(at)
+		if d <= spinMargin {
+			break
+		}
+		ts := unix.NsecToTimespec(int64(min(d-spinMargin, maxSleep)))
+		_ = unix.Nanosleep(&ts, nil) // EINTR: loop recomputes
+	}
+	for time.Now().Before(at) {
+		// Busy-wait the last spinMargin: timers and nanosleep are not
+		// precise enough for the sub-0.2 ms RTTs tests assert.
+	}
+	return true
+}

@@ -1,0 +1,262 @@
+// Package netns builds throw-away Linux network namespaces for tests.
+//
+// Tests of the exporter send real ICMP. The team's network rule allows traffic
+// only to loopback or to addresses inside namespaces the test itself created,
+// so every test that pings builds its own little network here: namespaces
+// (New), veth links between them addressed from 198.18.0.0/15 (Connect),
+// outages (Link.Down), random loss (SetLoss) and slow hosts (EchoResponder).
+// Everything is removed by t.Cleanup, also when the test fails.
+//
+// All of it needs root, iproute2 and (for SetLoss) nft. Call Require first: it
+// skips the test with the reason when they are missing, and fails it instead
+// when the environment variable CI is "true", so CI never silently skips.
+package netns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// namePrefix starts every namespace this package creates, so leftovers are
+// easy to spot (`ip netns list | grep dt-`).
+const namePrefix = "dt-"
+
+// netnsDir is where iproute2 bind-mounts named namespaces.
+const netnsDir = "/var/run/netns"
+
+// Available reports why namespace tests cannot run here, or nil if they can:
+// the process must be root, `ip` and the given tools must be in PATH and
+// `ip netns add` must work (it does not in an unprivileged container).
+func Available(tools ...string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("network namespace tests need root (euid is %d)", os.Geteuid())
+	}
+	for _, tool := range append([]string{"ip"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("network namespace tests need %q in PATH: %w", tool, err)
+		}
+	}
+	name := namePrefix + "probe-" + randHex(4)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("`ip netns add` not permitted: %s: %w", strings.TrimSpace(string(out)), err)
+	}
+	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("`ip netns del %s` failed: %s: %w", name, strings.TrimSpace(string(out)), err)
+	}
+	return nil
+}
+
+// Require skips the test unless Available(tools...) is nil. Under CI=true it
+// fails the test instead: CI machines are set up to run these tests.
+func Require(t testing.TB, tools ...string) {
+	t.Helper()
+	err := Available(tools...)
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but namespace tests cannot run: %v", err)
+	}
+	t.Skipf("skipping: %v", err)
+}
+
+// NS is a named network namespace created by New.
+type NS struct {
+	Name string
+
+	mu      sync.Mutex
+	subnets map[[4]byte]bool // network addresses of the /30s on links of n
+}
+
+// New creates a namespace with a unique name "dt-<random hex>" and lo up.
+// t.Cleanup kills every process still inside it, removes nft tables and
+// deletes it.
+func New(t testing.TB) *NS {
+	t.Helper()
+	n := &NS{Name: namePrefix + randHex(6), subnets: map[[4]byte]bool{}}
+	if err := run("ip", "netns", "add", n.Name); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := n.destroy(); err != nil {
+			t.Errorf("remove namespace %s: %v", n.Name, err)
+		}
+	})
+	if err := run("ip", "-n", n.Name, "link", "set", "lo", "up"); err != nil {
+		t.Fatalf("namespace %s: %v", n.Name, err)
+	}
+	return n
+}
+
+// destroy kills the processes left in n, drops its nft ruleset and deletes
+// it. It keeps going after errors so that the namespace goes away whenever
+// possible.
+func (n *NS) destroy() error {
+	var errs []error
+	if err := n.killAll(); err != nil {
+		errs = append(errs, err)
+	}
+	// The ruleset dies with the namespace anyway; flushing first means
+	// nothing keeps filtering if a socket keeps the namespace alive.
+	if _, err := exec.LookPath("nft"); err == nil {
+		if err := run("ip", "netns", "exec", n.Name, "nft", "flush", "ruleset"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := run("ip", "netns", "del", n.Name); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// killAll SIGKILLs every process in n and waits up to 5 s for them to go.
+func (n *NS) killAll() error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", "netns", "pids", n.Name).Output()
+		if err != nil {
+			return fmt.Errorf("ip netns pids %s: %w", n.Name, err)
+		}
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still in namespace %s after SIGKILL", pids, n.Name)
+		}
+		for _, p := range pids {
+			var pid int
+			if _, err := fmt.Sscan(p, &pid); err == nil && pid > 1 && pid != os.Getpid() {
+				_ = unix.Kill(pid, unix.SIGKILL) // already gone is fine
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Do runs fn on a locked OS thread that has entered n. Sockets created by fn
+// belong to n for their whole life, and can be used from any goroutine after
+// Do returns. Goroutines started by fn do NOT run inside n.
+//
+// fn runs on its own goroutine. If switching the thread back fails, that
+// thread is left locked so the runtime throws it away instead of reusing it
+// in the wrong namespace.
+func (n *NS) Do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		restored, err := n.doLocked(fn)
+		if restored {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// doLocked switches the current (locked) thread into n, runs fn and switches
+// back. restored says whether the thread is back in its original namespace.
+func (n *NS) doLocked(fn func() error) (restored bool, err error) {
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return true, fmt.Errorf("open current network namespace: %w", err)
+	}
+	defer unix.Close(orig)
+	target, err := unix.Open(filepath.Join(netnsDir, n.Name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return true, fmt.Errorf("open namespace %s: %w", n.Name, err)
+	}
+	defer unix.Close(target)
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		return true, fmt.Errorf("enter namespace %s: %w", n.Name, err)
+	}
+	fnErr := fn()
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		return false, errors.Join(fnErr, fmt.Errorf("leave namespace %s: %w", n.Name, err))
+	}
+	return true, fnErr
+}
+
+// Command returns `ip netns exec <n> name args...`. Processes it starts are
+// killed at the latest when n is cleaned up.
+func (n *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+}
+
+// Sysctl sets a sysctl such as "net.ipv4.icmp_echo_ignore_all" inside n.
+// Only per-namespace (net.*) keys make sense; others would change the host.
+func (n *NS) Sysctl(t testing.TB, key, value string) {
+	t.Helper()
+	if !strings.HasPrefix(key, "net.") {
+		t.Fatalf("sysctl %q: only net.* keys are per namespace", key)
+	}
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	err := n.Do(func() error {
+		// /proc/sys/net resolves to the namespace of the opening thread.
+		return os.WriteFile(path, []byte(value+"\n"), 0o644)
+	})
+	if err != nil {
+		t.Fatalf("sysctl %s=%s in %s: %v", key, value, n.Name, err)
+	}
+}
+
+// Listen is net.Listen inside n, e.g. n.Listen("tcp", "198.18.0.1:0").
+func (n *NS) Listen(network, addr string) (net.Listener, error) {
+	var l net.Listener
+	err := n.Do(func() error {
+		var err error
+		l, err = net.Listen(network, addr)
+		return err
+	})
+	return l, err
+}
+
+// HTTPClient returns a client whose connections are dialed from inside n.
+// It uses no proxy and no keep-alives, so no connection outlives a request.
+func (n *NS) HTTPClient() *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := n.Do(func() error {
+			var d net.Dialer
+			var err error
+			c, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
+	return &http.Client{
+		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
+		Timeout:   30 * time.Second,
+	}
+}
+
+// run runs a command and returns its output in the error when it fails.
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %s: %w", name, strings.Join(args, " "), strings.TrimSpace(string(out)), err)
+	}
+	return nil
+}
+
+// randHex returns 2*n random hex digits.
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on Linux
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,362 @@
+package netns
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// created records every namespace the tests made, so TestMain can check that
+// none is left behind (other packages' tests may have their own dt- ones).
+var created sync.Map
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if left := leftovers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "namespaces left behind: %v\n", left)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// leftovers returns the namespaces created by these tests that still exist.
+func leftovers() []string {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return nil // no ip: nothing was created
+	}
+	var left []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if _, ok := created.Load(f[0]); ok {
+			left = append(left, f[0])
+		}
+	}
+	return left
+}
+
+// newNS is New plus bookkeeping for TestMain.
+func newNS(t *testing.T) *NS {
+	t.Helper()
+	n := New(t)
+	created.Store(n.Name, true)
+	return n
+}
+
+// exists reports whether namespace name is listed by `ip netns list`.
+func exists(t *testing.T, name string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatalf("ip netns list: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNewNames(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	for _, n := range []*NS{a, b} {
+		if !strings.HasPrefix(n.Name, "dt-") {
+			t.Errorf("got name %q, want prefix dt-", n.Name)
+		}
+		if !exists(t, n.Name) {
+			t.Errorf("got namespace %s missing from ip netns list, want listed", n.Name)
+		}
+	}
+	if a.Name == b.Name {
+		t.Errorf("got two namespaces named %s, want unique names", a.Name)
+	}
+}
+
+func TestCleanupRemovesNamespaceAndProcesses(t *testing.T) {
+	Require(t)
+	var name string
+	var cmd *exec.Cmd
+	waited := make(chan error, 1)
+	t.Run("inner", func(t *testing.T) {
+		n := newNS(t)
+		name = n.Name
+		cmd = n.Command(context.Background(), "sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start sleep in %s: %v", n.Name, err)
+		}
+		go func() { waited <- cmd.Wait() }()
+	})
+	if exists(t, name) {
+		t.Errorf("got namespace %s listed after cleanup, want deleted", name)
+	}
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Errorf("got process %d still running after cleanup, want killed", cmd.Process.Pid)
+		_ = cmd.Process.Kill()
+	}
+}
+
+func TestDo(t *testing.T) {
+	Require(t)
+	n := newNS(t)
+	var want unix.Stat_t
+	if err := unix.Stat(filepath.Join(netnsDir, n.Name), &want); err != nil {
+		t.Fatal(err)
+	}
+	var inside unix.Stat_t
+	err := n.Do(func() error { return unix.Stat("/proc/thread-self/ns/net", &inside) })
+	if err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	if inside.Ino != want.Ino {
+		t.Errorf("got namespace inode %d inside Do, want %d", inside.Ino, want.Ino)
+	}
+	wantErr := fmt.Errorf("boom")
+	if err := n.Do(func() error { return wantErr }); err != wantErr {
+		t.Errorf("got error %v from Do, want %v", err, wantErr)
+	}
+	var outside unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &outside); err != nil {
+		t.Fatal(err)
+	}
+	if outside.Ino == want.Ino {
+		t.Errorf("got caller's thread inside %s after Do, want original namespace", n.Name)
+	}
+}
+
+func TestSysctl(t *testing.T) {
+	Require(t)
+	n := newNS(t)
+	n.Sysctl(t, "net.ipv4.icmp_echo_ignore_all", "1")
+	out, err := n.Command(context.Background(), "cat", "/proc/sys/net/ipv4/icmp_echo_ignore_all").Output()
+	if err != nil {
+		t.Fatalf("read sysctl: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1" {
+		t.Errorf("got icmp_echo_ignore_all %q in %s, want 1", got, n.Name)
+	}
+	host, err := os.ReadFile("/proc/sys/net/ipv4/icmp_echo_ignore_all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(host)); got != "0" {
+		t.Errorf("got host icmp_echo_ignore_all %q, want 0 (unchanged)", got)
+	}
+}
+
+func TestConnect(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	if !l.AddrA.Is4() || !l.AddrB.Is4() {
+		t.Fatalf("got addresses %s, %s, want IPv4", l.AddrA, l.AddrB)
+	}
+	for _, addr := range []string{l.AddrA.String(), l.AddrB.String()} {
+		if !strings.HasPrefix(addr, "198.18.") && !strings.HasPrefix(addr, "198.19.") {
+			t.Errorf("got address %s, want inside 198.18.0.0/15", addr)
+		}
+	}
+	if len(l.IfA) > 15 || len(l.IfB) > 15 || l.IfA == l.IfB {
+		t.Errorf("got interface names %q, %q, want distinct and at most 15 chars", l.IfA, l.IfB)
+	}
+	p := newPinger(t, a)
+	if got := p.ping(t, l.AddrB, 3, time.Second); got != 3 {
+		t.Errorf("got %d/3 replies from %s, want 3", got, l.AddrB)
+	}
+	l.Down(t)
+	if got := p.ping(t, l.AddrB, 2, 300*time.Millisecond); got != 0 {
+		t.Errorf("got %d/2 replies with link down, want 0", got)
+	}
+	l.Up(t)
+	if got := p.ping(t, l.AddrB, 3, time.Second); got != 3 {
+		t.Errorf("got %d/3 replies after link up, want 3", got)
+	}
+}
+
+func TestConnectManyLinks(t *testing.T) {
+	Require(t)
+	hub := newNS(t)
+	seen := map[string]bool{}
+	for range 4 {
+		l := Connect(t, hub, newNS(t))
+		prefix := l.AddrB.String()
+		if seen[prefix] {
+			t.Errorf("got address %s twice, want one /30 per link", prefix)
+		}
+		seen[prefix] = true
+		p := newPinger(t, hub)
+		if got := p.ping(t, l.AddrB, 1, time.Second); got != 1 {
+			t.Errorf("got %d/1 replies from %s, want 1", got, l.AddrB)
+		}
+	}
+}
+
+func TestSetLoss(t *testing.T) {
+	Require(t, "nft")
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	p := newPinger(t, a)
+	tests := []struct {
+		percent int
+		min     int // of 200 replies
+		max     int
+	}{
+		{100, 0, 0},
+		{50, 60, 140}, // > 5 standard deviations either side of 100
+		{0, 200, 200},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d%%", tt.percent), func(t *testing.T) {
+			b.SetLoss(t, tt.percent)
+			rtts, err := p.burst(l.AddrB, 200, 500*time.Millisecond)
+			if err != nil {
+				t.Fatalf("burst: %v", err)
+			}
+			if got := len(rtts); got < tt.min || got > tt.max {
+				t.Errorf("got %d/200 replies, want %d..%d", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+func TestEchoResponder(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	const delay = 30 * time.Millisecond
+	b.EchoResponder(t, delay)
+	p := newPinger(t, a)
+	var rtts []time.Duration
+	for range 5 {
+		r, err := p.burst(l.AddrB, 1, time.Second)
+		if err != nil || len(r) != 1 {
+			t.Fatalf("got %v, %v, want one reply", r, err)
+		}
+		rtts = append(rtts, r[0])
+	}
+	for _, rtt := range rtts {
+		if rtt < delay || rtt > delay+2*time.Millisecond {
+			t.Errorf("got rtt %v, want %v..%v", rtt, delay, delay+2*time.Millisecond)
+		}
+	}
+	t.Logf("rtts with %v responder: %v", delay, rtts)
+}
+
+// TestEchoResponderConcurrent checks that a burst of requests is answered
+// in parallel (each after delay, not one delay after the other) and that
+// the median RTT is within 0.2 ms of the delay.
+func TestEchoResponderConcurrent(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	const delay = 20 * time.Millisecond
+	b.EchoResponder(t, delay)
+	p := newPinger(t, a)
+	rtts, err := p.burst(l.AddrB, 500, time.Second)
+	if err != nil {
+		t.Fatalf("burst: %v", err)
+	}
+	if len(rtts) != 500 {
+		t.Fatalf("got %d/500 replies, want 500", len(rtts))
+	}
+	med := median(rtts)
+	if d := med - delay; d < 0 || d > 200*time.Microsecond {
+		t.Errorf("got median rtt %v, want within 0.2 ms above %v", med, delay)
+	}
+	if last := rtts[len(rtts)-1]; last > delay+5*time.Millisecond {
+		t.Errorf("got max rtt %v, want below %v (replies must not queue)", last, delay+5*time.Millisecond)
+	}
+	t.Logf("500 requests at once: min %v median %v max %v", rtts[0], med, rtts[len(rtts)-1])
+}
+
+func TestListenAndHTTPClient(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	tests := []struct {
+		name   string
+		server *NS
+		client *NS
+		addr   string
+	}{
+		{"across link", b, a, net.JoinHostPort(l.AddrB.String(), "0")},
+		{"loopback inside namespace", b, b, "127.0.0.1:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := tt.server.Listen("tcp", tt.addr)
+			if err != nil {
+				t.Fatalf("Listen: %v", err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "hello from "+tt.server.Name)
+			})}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			resp, err := tt.client.HTTPClient().Get("http://" + ln.Addr().String() + "/")
+			if err != nil {
+				t.Fatalf("GET: %v", err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if want := "hello from " + tt.server.Name; string(body) != want {
+				t.Errorf("got body %q, want %q", body, want)
+			}
+		})
+	}
+	// The root namespace must not reach the namespace's loopback listener.
+	ln, err := b.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		// Something else on the host may hold the port; that is not ours.
+		c.Close()
+		t.Logf("root namespace connected to %s: port in use on the host too", ln.Addr())
+	}
+}
+
+func TestRequireUnderCI(t *testing.T) {
+	if os.Geteuid() == 0 {
+		if err := Available(); err != nil {
+			t.Errorf("got Available() = %v as root, want nil", err)
+		}
+		return
+	}
+	if err := Available(); err == nil || !strings.Contains(err.Error(), "root") {
+		t.Errorf("got Available() = %v as non-root, want an error naming root", err)
+	}
+}
+
+func TestAvailableMissingTool(t *testing.T) {
+	err := Available("no-such-tool-dt")
+	if err == nil {
+		t.Fatal("got nil error for a missing tool, want one")
+	}
+	if os.Geteuid() == 0 && !strings.Contains(err.Error(), `"no-such-tool-dt"`) {
+		t.Errorf("got %v, want an error naming the tool", err)
+	}
+}
