@@ -1,0 +1,239 @@
+// Package telegramtest is a fake Telegram Bot API server for tests. It
+// checks the token in /bot<token>/<method>, decodes requests as the real API
+// does, validates HTML like Telegram, enforces the 4096 limit and flood
+// limits, and lets a test take Telegram down, inject errors and migrate
+// chats.
+package telegramtest
+
+import (
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BotUsername is the username getMe reports.
+const BotUsername = "downtime_test_bot"
+
+// Sent is a message the fake accepted.
+type Sent struct {
+	ChatID    string
+	ThreadID  int
+	MessageID int
+	ReplyTo   int    // the message id asked for in reply_parameters or reply_to_message_id
+	Text      string // text as sent (HTML when ParseMode is HTML)
+	Silent    bool
+	// Extensions to the contract.
+	ParseMode string
+	Plain     string // text after entity parsing, as a user sees it
+	NoPreview bool   // link previews disabled
+	At        time.Time
+}
+
+// Edited is an accepted editMessageText.
+type Edited struct {
+	ChatID    string
+	MessageID int
+	Text      string
+	ParseMode string
+	Plain     string
+	At        time.Time
+}
+
+// Server is the fake. Its methods are safe for concurrent use.
+type Server struct {
+	URL   string // base URL: the receiver's --telegram.api-url
+	Token string
+
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever messages or edits change
+	down     bool
+	fail     failure
+	migrated map[string]string
+	allowed  map[string]bool // nil: every chat exists
+	limits   limiter
+	tooMany  int
+	calls    map[string]int
+	sent     []Sent
+	edits    []Edited
+	content  map[msgKey]content // current text of each message
+	nextID   map[string]int
+	updates  []json.RawMessage
+	updateID int
+}
+
+type failure struct{ n, code, retryAfter int }
+
+type msgKey struct {
+	chat string
+	id   int
+}
+
+type content struct {
+	plain    string
+	entities []Entity
+}
+
+// NewServer starts a fake on 127.0.0.1 that is closed when the test ends.
+func NewServer(t testing.TB, token string) *Server {
+	t.Helper()
+	s := newServer(token)
+	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewServerOn starts a fake on l (for example a listener inside a network
+// namespace). The caller closes it with Close.
+func NewServerOn(l net.Listener, token string) *Server {
+	s := newServer(token)
+	s.srv = httptest.NewUnstartedServer(s)
+	s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s
+}
+
+func newServer(token string) *Server {
+	return &Server{
+		Token:    token,
+		changed:  make(chan struct{}),
+		migrated: map[string]string{},
+		limits:   limiter{limits: DefaultLimits()},
+		calls:    map[string]int{},
+		content:  map[msgKey]content{},
+		nextID:   map[string]int{},
+	}
+}
+
+// Close stops the server and closes its connections.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetDown makes every request answer 502 Bad Gateway with an HTML page, as
+// Telegram's front end does while the Bot API is unavailable.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+// FailNext makes the next n sendMessage/editMessageText requests fail with
+// code (429 carries retry_after seconds). getMe and getUpdates are not
+// affected, so a test's injected failures are not used up by probes.
+func (s *Server) FailNext(n, code, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = failure{n: n, code: code, retryAfter: retryAfter}
+}
+
+// MigrateChat makes messages to chat from fail with migrate_to_chat_id=to,
+// as after a group was upgraded to a supergroup. to must be a numeric id.
+func (s *Server) MigrateChat(from, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.migrated[from] = to
+	if s.allowed != nil {
+		s.allowed[to] = true
+	}
+}
+
+// AllowChats makes every other chat answer "Bad Request: chat not found".
+// Without a call every chat exists.
+func (s *Server) AllowChats(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.allowed == nil {
+		s.allowed = map[string]bool{}
+	}
+	for _, id := range ids {
+		s.allowed[id] = true
+	}
+}
+
+// SetLimits replaces the flood limits (DefaultLimits unless set); Limits{}
+// turns them off.
+func (s *Server) SetLimits(l Limits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = limiter{limits: l}
+}
+
+// TooManyRequests is how many 429 answers the fake gave, flood limits and
+// injected ones alike.
+func (s *Server) TooManyRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tooMany
+}
+
+// Calls is how many requests with a valid token reached method (any case).
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[strings.ToLower(method)]
+}
+
+// Messages returns the accepted messages in order.
+func (s *Server) Messages() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent(nil), s.sent...)
+}
+
+// Edits returns the accepted edits in order.
+func (s *Server) Edits() []Edited {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Edited(nil), s.edits...)
+}
+
+// WaitMessages waits until at least n messages were accepted and returns
+// them all; it fails the test after timeout.
+func (s *Server) WaitMessages(t testing.TB, n int, timeout time.Duration) []Sent {
+	t.Helper()
+	if !s.wait(func() bool { return len(s.sent) >= n }, timeout) {
+		t.Fatalf("telegramtest: got %d messages after %s, want %d", len(s.Messages()), timeout, n)
+	}
+	return s.Messages()
+}
+
+// WaitEdits waits until at least n edits were accepted and returns them all;
+// it fails the test after timeout.
+func (s *Server) WaitEdits(t testing.TB, n int, timeout time.Duration) []Edited {
+	t.Helper()
+	if !s.wait(func() bool { return len(s.edits) >= n }, timeout) {
+		t.Fatalf("telegramtest: got %d edits after %s, want %d", len(s.Edits()), timeout, n)
+	}
+	return s.Edits()
+}
+
+func (s *Server) wait(done func() bool, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ok, changed := done(), s.changed
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+// notify wakes waiters; s.mu is held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
