@@ -1,0 +1,139 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadInvalid(t *testing.T) {
+	tests := []struct {
+		file, want string
+	}{
+		{"invalid-unknown-field.yml", `line 3: unknown field "intervall"`},
+		{"invalid-unknown-top-field.yml", `line 1: unknown field "target"`},
+		{"invalid-duplicate-target.yml", `line 4: duplicate target "127.0.0.1" (first at line 2)`},
+		{"invalid-duration.yml", `line 3: "interval": invalid duration "1 second" (want a positive duration such as 500ms, 1s, 1m)`},
+		{"invalid-negative-duration.yml", `line 3: "timeout": invalid duration "-1s" (want a positive duration such as 500ms, 1s, 1m)`},
+		{"invalid-timeout-exceeds-interval.yml", `line 4: "timeout" (2s) must not exceed "interval" (1s)`},
+		{"invalid-defaults-timeout.yml", `line 3: "timeout" (3s) must not exceed "interval" (1s)`},
+		{"invalid-label-name.yml", `line 3: "labels": invalid label name "data-center" (want [a-zA-Z_][a-zA-Z0-9_]*)`},
+		{"invalid-reserved-label.yml", `line 3: "labels": label name "target" is reserved (the exporter sets it)`},
+		{"invalid-internal-label.yml", `line 3: "labels": label name "__name__" is reserved (names starting with __ are internal to Prometheus)`},
+		{"invalid-ip-family.yml", `line 3: "ip_family": got "ipv4", want one of "ip4", "ip6", "auto"`},
+		{"invalid-family-mismatch.yml", `line 3: "ip_family" is ip6 but host 127.0.0.1 is an ip4 address`},
+		{"invalid-source.yml", `line 3: "source": invalid IP address "127.0.0.300"`},
+		{"invalid-source-family.yml", `line 3: "source" ::1 is an ip6 address but the target is ip4`},
+		{"invalid-size.yml", `line 3: "size" (70000) must be between 0 and 65499 bytes`},
+		{"invalid-host.yml", `line 2: "host": want a host name or IP address, got ""`},
+		{"invalid-type.yml", "line 3: cannot unmarshal !!str `big` into int"},
+		{"invalid-targets-not-list.yml", `line 2: "targets" must be a list`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			_, err := Load(path, DefaultDefaults, nil)
+			want := `error parsing config file "` + path + `": ` + tt.want
+			if err == nil || err.Error() != want {
+				t.Errorf("got error %v, want %s", err, want)
+			}
+		})
+	}
+}
+
+// TestEveryInvalidFileTested makes sure no testdata/invalid-*.yml is left
+// out of TestLoadInvalid.
+func TestEveryInvalidFileTested(t *testing.T) {
+	src, err := os.ReadFile("config_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/invalid-*.yml")
+	for _, f := range files {
+		if !strings.Contains(string(src), `"`+filepath.Base(f)+`"`) {
+			t.Errorf("got %s without a test case, want one", f)
+		}
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	cfg, err := Load("testdata/good.yml", DefaultDefaults, []string{"127.0.0.2"})
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	want := []Target{
+		{Host: "127.0.0.1", Labels: map[string]string{"site": "lab", "role": "loopback"},
+			Interval: Duration(2 * time.Second), Timeout: Duration(time.Second), Size: 56, IPFamily: FamilyAuto,
+			Line: 6, Addr: netip.MustParseAddr("127.0.0.1")},
+		// An interval below the default timeout shortens the timeout too.
+		{Host: "::1", Interval: Duration(500 * time.Millisecond), Timeout: Duration(500 * time.Millisecond),
+			Size: 56, IPFamily: FamilyAuto, Line: 10, Addr: netip.MustParseAddr("::1")},
+		{Host: "localhost", Interval: Duration(2 * time.Second), Timeout: Duration(time.Second),
+			Size: 1400, IPFamily: FamilyIP6, Line: 12},
+		// A source address fixes the family of a name.
+		{Host: "router.example.internal", Interval: Duration(2 * time.Second), Timeout: Duration(2 * time.Second),
+			Size: 56, Source: "127.0.0.1", IPFamily: FamilyIP4, Line: 15, SourceAddr: netip.MustParseAddr("127.0.0.1")},
+		// Arguments get the file's defaults too.
+		{Host: "127.0.0.2", Interval: Duration(2 * time.Second), Timeout: Duration(time.Second),
+			Size: 56, IPFamily: FamilyAuto, Addr: netip.MustParseAddr("127.0.0.2")},
+	}
+	if len(cfg.Targets) != len(want) {
+		t.Fatalf("got %d targets, want %d", len(cfg.Targets), len(want))
+	}
+	for i := range want {
+		got := cfg.Targets[i]
+		got.defaultTimeout = 0
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("target %d: got %+v, want %+v", i, got, want[i])
+		}
+	}
+}
+
+func TestArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		args    []string
+		d       Defaults
+		wantErr string
+	}{
+		{name: "ok", args: []string{"127.0.0.1", "::1", "localhost"}, d: DefaultDefaults},
+		{name: "duplicate argument", args: []string{"127.0.0.1", "127.0.0.1"}, d: DefaultDefaults,
+			wantErr: `duplicate target "127.0.0.1" in arguments`},
+		{name: "argument duplicates file", file: "testdata/good.yml", args: []string{"::1"}, d: DefaultDefaults,
+			wantErr: `duplicate target "::1": given as an argument and in the config file at line 10`},
+		{name: "bad argument", args: []string{"a b"}, d: DefaultDefaults,
+			wantErr: `argument "a b": "host": want a host name or IP address, got "a b"`},
+		{name: "bad flags", args: []string{"127.0.0.1"},
+			d:       Defaults{Interval: Duration(time.Second), Timeout: Duration(2 * time.Second), Size: 56, IPFamily: FamilyAuto},
+			wantErr: `invalid flags: "timeout" (2s) must not exceed "interval" (1s)`},
+		{name: "missing file", file: "testdata/nonexistent.yml", d: DefaultDefaults,
+			wantErr: `error reading config file: open testdata/nonexistent.yml: no such file or directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.file, tt.d, tt.args)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("got error %q, want %q", got, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	cfg, err := Parse(nil, DefaultDefaults)
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	if len(cfg.Targets) != 0 {
+		t.Errorf("got %d targets, want 0", len(cfg.Targets))
+	}
+}
