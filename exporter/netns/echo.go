@@ -2,6 +2,7 @@ package netns
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -9,7 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
@@ -160,42 +160,74 @@ func (r *responder) deadline(oob []byte) time.Time {
 	return now.Add(r.delay - age)
 }
 
-// rxTimestamp extracts SCM_TIMESTAMPNS from control messages.
+// rxTimestamp extracts SCM_TIMESTAMPNS from control messages. It parses by
+// hand: unix.ParseSocketControlMessage allocates, and this runs per packet.
 func rxTimestamp(oob []byte) (time.Time, bool) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return time.Time{}, false
-	}
-	for _, m := range msgs {
-		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS &&
-			len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
-			ts := *(*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+	const (
+		hdrLen = int(unsafe.Sizeof(unix.Cmsghdr{}))
+		tsLen  = int(unsafe.Sizeof(unix.Timespec{}))
+	)
+	for len(oob) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(oob) {
+			return time.Time{}, false
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && l >= hdrLen+tsLen {
+			ts := (*unix.Timespec)(unsafe.Pointer(&oob[hdrLen]))
 			return time.Unix(ts.Unix()), true
 		}
+		oob = oob[cmsgAlign(l):]
 	}
 	return time.Time{}, false
 }
 
+// cmsgAlign rounds l up to the alignment of control messages.
+func cmsgAlign(l int) int {
+	const a = int(unsafe.Sizeof(uintptr(0)))
+	if l > math.MaxInt-a {
+		return math.MaxInt
+	}
+	return (l + a - 1) &^ (a - 1)
+}
+
 // echoReplyFor turns a raw IPv4 packet holding an echo request into the
-// ICMP echo reply message (same id, seq and payload).
+// ICMP echo reply message (same id, seq and payload): only the type and the
+// checksum change.
 func echoReplyFor(pkt []byte) ([]byte, bool) {
 	if len(pkt) < 20 || pkt[0]>>4 != 4 {
 		return nil, false
 	}
 	hl := int(pkt[0]&0x0f) << 2
-	if hl < 20 || hl > len(pkt) {
+	if hl < 20 || len(pkt) < hl+8 {
 		return nil, false
 	}
-	m, err := icmp.ParseMessage(1, pkt[hl:]) // 1: ICMP for IPv4
-	if err != nil || m.Type != ipv4.ICMPTypeEcho {
+	req := pkt[hl:]
+	if req[0] != byte(ipv4.ICMPTypeEcho) || req[1] != 0 {
 		return nil, false
 	}
-	reply := icmp.Message{Type: ipv4.ICMPTypeEchoReply, Body: m.Body}
-	b, err := reply.Marshal(nil)
-	if err != nil {
-		return nil, false
+	reply := append([]byte(nil), req...)
+	reply[0] = byte(ipv4.ICMPTypeEchoReply)
+	reply[2], reply[3] = 0, 0
+	c := checksum(reply)
+	reply[2], reply[3] = byte(c>>8), byte(c)
+	return reply, true
+}
+
+// checksum is the Internet checksum (RFC 1071) of b.
+func checksum(b []byte) uint16 {
+	var sum uint32
+	for len(b) >= 2 {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
 	}
-	return b, true
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
 }
 
 // send writes queued replies at their deadlines. It runs on its own locked
@@ -204,7 +236,14 @@ func echoReplyFor(pkt []byte) ([]byte, bool) {
 // the changed slack.
 func (r *responder) send() {
 	runtime.LockOSThread()
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) // best effort: spinning covers the rest
+	// Best effort: real-time priority wakes the thread on time even when
+	// other processes keep the CPUs busy; 1 ns slack helps without it.
+	_ = unix.SchedSetAttr(0, &unix.SchedAttr{
+		Size:     uint32(unsafe.Sizeof(unix.SchedAttr{})),
+		Policy:   unix.SCHED_FIFO,
+		Priority: 1,
+	}, 0)
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	for rep := range r.queue {
 		if !r.waitUntil(rep.at) {
 			continue // stopping: drain the queue without waiting

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sort"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,9 +63,19 @@ func setupTimestamps(conn *net.IPConn) error {
 // burst sends count echo requests to dst back to back and collects the RTTs
 // of the replies arriving within timeout; lost requests are missing.
 func (p *pinger) burst(dst netip.Addr, count int, timeout time.Duration) ([]time.Duration, error) {
+	return p.paced(dst, count, 0, timeout)
+}
+
+// paced sends count echo requests to dst, one every gap, and collects the
+// RTTs of the replies arriving within timeout after the last request.
+func (p *pinger) paced(dst netip.Addr, count int, gap, timeout time.Duration) ([]time.Duration, error) {
 	sent := map[int]time.Time{}
 	to := &net.IPAddr{IP: dst.AsSlice()}
-	for range count {
+	start := time.Now()
+	for i := range count {
+		if gap > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
+		}
 		p.seq = (p.seq + 1) & 0xffff
 		m := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: p.id, Seq: p.seq, Data: []byte("netns-test")}}
 		b, err := m.Marshal(nil)
@@ -135,8 +145,8 @@ func (p *pinger) ping(t *testing.T, dst netip.Addr, count int, timeout time.Dura
 	return ok
 }
 
-// median returns the median of d (which it sorts).
+// median returns the median of d, which it sorts.
 func median(d []time.Duration) time.Duration {
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	slices.Sort(d)
 	return d[len(d)/2]
 }
