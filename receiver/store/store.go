@@ -42,16 +42,18 @@ const (
 	KindEdit     Kind = "edit"     // edits the firing message(s) of its alerts
 )
 
-// AlertRef identifies one occurrence of an alert: the same fingerprint firing
-// again later has a new StartsAt and therefore a new state.
+// AlertRef identifies one occurrence of an alert on one route: the same
+// fingerprint firing again later has a new StartsAt and therefore a new
+// state, and an alert sent to two routes (chats) has a state per route.
 type AlertRef struct {
+	Route       string    `json:"route,omitempty"`
 	Fingerprint string    `json:"fingerprint"`
 	StartsAt    time.Time `json:"startsAt"`
 }
 
 // Key is the bbolt key of the alert's state.
 func (r AlertRef) Key() string {
-	return r.Fingerprint + "@" + r.StartsAt.UTC().Format(time.RFC3339Nano)
+	return r.Route + "/" + r.Fingerprint + "@" + r.StartsAt.UTC().Format(time.RFC3339Nano)
 }
 
 // Job is one queued Telegram operation.

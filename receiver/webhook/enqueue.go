@@ -1,0 +1,97 @@
+package webhook
+
+import (
+	"fmt"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/downtime-detector/downtime/receiver/store"
+)
+
+// enqueue plans and queues the messages of one notification in a single
+// store transaction and returns how many jobs were queued. Only after it
+// returns without error may the request be answered 2xx.
+func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
+	dests := make([]Destination, len(msg.Alerts))
+	for i, a := range msg.Alerts {
+		d, err := h.opts.Router.Route(pathRoute, msg.Receiver, a.Labels)
+		if err != nil {
+			return 0, routeError(err)
+		}
+		dests[i] = d
+	}
+	now := h.opts.Now()
+	var queued []store.Job
+	err := h.opts.Store.Update(func(tx *store.Tx) error {
+		ps := make([]planned, len(msg.Alerts))
+		for i, a := range msg.Alerts {
+			ref := refOf(dests[i], a)
+			st, _, err := tx.AlertState(ref)
+			if err != nil {
+				return err
+			}
+			ps[i] = planned{alert: a, dest: dests[i], dec: Decide(a, st, dests[i].Reminders, now)}
+			if err := tx.PutAlertState(ref, ps[i].dec.State); err != nil {
+				return err
+			}
+		}
+		jobs, err := h.jobs(groupPlans(ps, msg.Data, now))
+		if err != nil {
+			return err
+		}
+		queued, err = tx.Enqueue(jobs, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queueing notification %q: %w", msg.GroupKey, err)
+	}
+	for _, j := range queued {
+		h.metrics.queued.WithLabelValues(string(j.Kind)).Inc()
+	}
+	if len(queued) > 0 {
+		h.opts.Logger.Debug("notification queued", "receiver", msg.Receiver, "alerts", len(msg.Alerts), "jobs", len(queued))
+		h.opts.Queued()
+	}
+	return len(queued), nil
+}
+
+func refOf(d Destination, a template.Alert) store.AlertRef {
+	return store.AlertRef{Route: d.Route, Fingerprint: a.Fingerprint, StartsAt: a.StartsAt}
+}
+
+// jobs renders every group; each rendered part becomes one job carrying the
+// alerts it shows, so message ids are recorded per alert.
+func (h *Handler) jobs(groups []Group) ([]store.Job, error) {
+	var jobs []store.Job
+	for _, g := range groups {
+		parts, err := h.opts.Renderer.Render(g)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s message for route %q: %w", g.Kind, g.Dest.Route, err)
+		}
+		for _, p := range parts {
+			j := store.Job{Kind: g.Kind, Route: g.Dest.Route, ChatID: g.Dest.ChatID, ThreadID: g.Dest.ThreadID,
+				Text: p.Text, Reminder: g.Reminder,
+				Silent: g.Kind == store.KindReminder && g.Dest.SilentReminders}
+			for _, a := range partAlerts(g.Alerts, p.Alerts) {
+				ref := refOf(g.Dest, a)
+				j.Alerts = append(j.Alerts, ref)
+				j.Keys = append(j.Keys, Key(ref, g.Kind, g.Reminder))
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, nil
+}
+
+func partAlerts(all []template.Alert, idx []int) []template.Alert {
+	if idx == nil {
+		return all
+	}
+	out := make([]template.Alert, 0, len(idx))
+	for _, i := range idx {
+		if i >= 0 && i < len(all) {
+			out = append(out, all[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package webhook
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downtime-detector/downtime/receiver/store"
+)
+
+// Router picks the destination of an alert. pathRoute is the {route} of
+// POST /webhook/{route} ("" for /webhook). An error for an unknown route
+// must wrap ErrUnknownRoute.
+type Router interface {
+	Route(pathRoute, receiver string, labels template.KV) (Destination, error)
+}
+
+// ErrUnknownRoute is wrapped by Router errors for a route that does not exist.
+var ErrUnknownRoute = errors.New("unknown route")
+
+// Part is one Telegram message of a rendered group; Alerts are the indexes
+// (into Group.Alerts) of the alerts it shows, nil meaning all of them.
+type Part struct {
+	Text   string
+	Alerts []int
+}
+
+// Renderer turns a group into one or more messages of at most 4096 characters.
+type Renderer interface {
+	Render(g Group) ([]Part, error)
+}
+
+// Auth is the optional webhook authentication. When any field is set a
+// request must carry matching basic credentials or bearer token.
+type Auth struct {
+	Username, Password string
+	BearerToken        string
+}
+
+func (a Auth) enabled() bool { return a.Username != "" || a.Password != "" || a.BearerToken != "" }
+
+// Options configure a Handler.
+type Options struct {
+	Store      *store.Store
+	Router     Router
+	Renderer   Renderer
+	Auth       Auth
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time // clock, injectable for tests
+	Queued     func()           // called after jobs were committed (wakes the worker)
+}
+
+// Handler serves POST /webhook and POST /webhook/{route}.
+type Handler struct {
+	opts    Options
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns a Handler; register it with Register or use it as http.Handler.
+func New(opts Options) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Queued == nil {
+		opts.Queued = func() {}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), metrics: newMetrics(opts.Registerer)}
+	h.mux.HandleFunc("/webhook", h.serve)
+	h.mux.HandleFunc("/webhook/{route}", h.serve)
+	return h
+}
+
+// Register adds the webhook paths to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("/webhook", h)
+	mux.Handle("/webhook/{route}", h)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	n, err := h.handle(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.metrics.requests.WithLabelValues("200").Inc()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "queued": n})
+}
+
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (int, error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return 0, &RequestError{Code: http.StatusMethodNotAllowed, Reason: ReasonMethod, Msg: "method " + r.Method + " not allowed, use POST"}
+	}
+	if err := h.authorize(w, r); err != nil {
+		return 0, err
+	}
+	msg, err := Decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return 0, err
+	}
+	h.metrics.received.Inc()
+	return h.enqueue(r.PathValue("route"), msg)
+}
+
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) error {
+	a := h.opts.Auth
+	if !a.enabled() {
+		return nil
+	}
+	if a.BearerToken != "" {
+		if tok, ok := bearer(r); ok && equal(tok, a.BearerToken) {
+			return nil
+		}
+	}
+	if a.Username != "" || a.Password != "" {
+		if u, p, ok := r.BasicAuth(); ok && equal(u, a.Username) && equal(p, a.Password) {
+			return nil
+		}
+	}
+	if a.Username != "" || a.Password != "" {
+		w.Header().Add("WWW-Authenticate", `Basic realm="downtime_receiver"`)
+	}
+	if a.BearerToken != "" {
+		w.Header().Add("WWW-Authenticate", `Bearer realm="downtime_receiver"`)
+	}
+	return &RequestError{Code: http.StatusUnauthorized, Reason: ReasonUnauthorized, Msg: "missing or wrong credentials"}
+}
+
+func bearer(r *http.Request) (string, bool) {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+// equal compares secrets in constant time (for equal lengths).
+func equal(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var re *RequestError
+	if !errors.As(err, &re) {
+		h.opts.Logger.Error("webhook failed", "path", r.URL.Path, "err", err)
+		h.metrics.requests.WithLabelValues("500").Inc()
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error, retry later"})
+		return
+	}
+	h.opts.Logger.Warn("webhook rejected", "path", r.URL.Path, "remote", r.RemoteAddr,
+		"code", re.Code, "reason", re.Reason, "err", re.Msg)
+	h.metrics.requests.WithLabelValues(strconv.Itoa(re.Code)).Inc()
+	h.metrics.invalid.WithLabelValues(re.Reason).Inc()
+	writeJSON(w, re.Code, map[string]string{"error": re.Msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// routeError turns a Router error into a 404 for unknown routes.
+func routeError(err error) error {
+	if errors.Is(err, ErrUnknownRoute) {
+		return &RequestError{Code: http.StatusNotFound, Reason: ReasonUnknownRoute, Msg: err.Error()}
+	}
+	return fmt.Errorf("routing: %w", err)
+}
