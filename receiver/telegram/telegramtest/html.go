@@ -62,7 +62,7 @@ func (p *htmlParser) parse() (string, []Entity, error) {
 		case '&':
 			r, n := decodeEntity(p.text[p.i:])
 			if n == 0 {
-				return "", nil, fmt.Errorf("Character '&' is reserved and must be escaped as \"&amp;\" at byte offset %d", p.i)
+				return "", nil, parseErrorf("Character '&' is reserved and must be escaped as \"&amp;\" at byte offset %d", p.i)
 			}
 			p.appendRune(r)
 			p.i += n
@@ -79,14 +79,14 @@ func (p *htmlParser) parse() (string, []Entity, error) {
 		default:
 			r, n := utf8.DecodeRuneInString(p.text[p.i:])
 			if r == utf8.RuneError && n == 1 {
-				return "", nil, fmt.Errorf("Strings must be encoded in UTF-8")
+				return "", nil, parseErrorf("Strings must be encoded in UTF-8")
 			}
 			p.appendRune(r)
 			p.i += n
 		}
 	}
 	if len(p.nested) > 0 {
-		return "", nil, fmt.Errorf("Can't find end tag corresponding to start tag \"%s\"", p.nested[len(p.nested)-1].name)
+		return "", nil, parseErrorf("Can't find end tag corresponding to start tag \"%s\"", p.nested[len(p.nested)-1].name)
 	}
 	return p.out.String(), p.ents, nil
 }
@@ -112,11 +112,11 @@ func (p *htmlParser) startTag() error {
 		p.i++
 	}
 	if p.i >= len(p.text) {
-		return fmt.Errorf("Unclosed start tag at byte offset %d", begin)
+		return parseErrorf("Unclosed start tag at byte offset %d", begin)
 	}
 	name := strings.ToLower(p.text[begin+1 : p.i])
 	if !supportedTags[name] {
-		return fmt.Errorf("Unsupported start tag \"%s\" at byte offset %d", name, begin)
+		return parseErrorf("Unsupported start tag \"%s\" at byte offset %d", name, begin)
 	}
 	arg, expandable, err := p.attributes(name, begin)
 	if err != nil {
@@ -125,10 +125,10 @@ func (p *htmlParser) startTag() error {
 	p.i++ // '>'
 	switch {
 	case name == "span" && arg != "spoiler":
-		return fmt.Errorf("Tag \"span\" must have class \"tg-spoiler\" at byte offset %d", begin)
+		return parseErrorf("Tag \"span\" must have class \"tg-spoiler\" at byte offset %d", begin)
 	case name == "tg-emoji":
 		if _, err := strconv.ParseInt(arg, 10, 64); err != nil {
-			return fmt.Errorf("Invalid custom emoji identifier specified")
+			return parseErrorf("Invalid custom emoji identifier specified")
 		}
 	}
 	p.nested = append(p.nested, openTag{name: name, arg: arg, expandable: expandable, utf16Offset: p.utf16})
@@ -146,7 +146,7 @@ func (p *htmlParser) attributes(tag string, begin int) (arg string, expandable b
 			break
 		}
 		if p.i >= len(p.text) {
-			return "", false, fmt.Errorf("Unclosed start tag at byte offset %d", begin)
+			return "", false, parseErrorf("Unclosed start tag at byte offset %d", begin)
 		}
 		nameBegin := p.i
 		for !isSpace(p.at(p.i)) && p.at(p.i) != '=' && p.at(p.i) != '>' {
@@ -154,7 +154,7 @@ func (p *htmlParser) attributes(tag string, begin int) (arg string, expandable b
 		}
 		attr := p.text[nameBegin:p.i]
 		if attr == "" {
-			return "", false, fmt.Errorf("Empty attribute name in the tag \"%s\" at byte offset %d", tag, begin)
+			return "", false, parseErrorf("Empty attribute name in the tag \"%s\" at byte offset %d", tag, begin)
 		}
 		for p.i < len(p.text) && isSpace(p.at(p.i)) {
 			p.i++
@@ -164,7 +164,7 @@ func (p *htmlParser) attributes(tag string, begin int) (arg string, expandable b
 				expandable = true
 				continue
 			}
-			return "", false, fmt.Errorf("Expected equal sign in declaration of an attribute of the tag \"%s\" at byte offset %d", tag, begin)
+			return "", false, parseErrorf("Expected equal sign in declaration of an attribute of the tag \"%s\" at byte offset %d", tag, begin)
 		}
 		p.i++
 		value, err := p.attributeValue(tag, begin)
@@ -190,7 +190,7 @@ func (p *htmlParser) attributeValue(tag string, begin int) (string, error) {
 		p.i++
 	}
 	if p.i >= len(p.text) {
-		return "", fmt.Errorf("Unclosed start tag \"%s\" at byte offset %d", tag, begin)
+		return "", parseErrorf("Unclosed start tag \"%s\" at byte offset %d", tag, begin)
 	}
 	q := p.at(p.i)
 	if q != '"' && q != '\'' {
@@ -200,10 +200,10 @@ func (p *htmlParser) attributeValue(tag string, begin int) (string, error) {
 			p.i++
 		}
 		if !isSpace(p.at(p.i)) && p.at(p.i) != '>' {
-			return "", fmt.Errorf("Unexpected end of name token at byte offset %d", start)
+			return "", parseErrorf("Unexpected end of name token at byte offset %d", start)
 		}
 		if p.i >= len(p.text) {
-			return "", fmt.Errorf("Unclosed start tag at byte offset %d", begin)
+			return "", parseErrorf("Unclosed start tag at byte offset %d", begin)
 		}
 		return strings.ToLower(p.text[start:p.i]), nil
 	}
@@ -221,11 +221,11 @@ func (p *htmlParser) attributeValue(tag string, begin int) (string, error) {
 		p.i++
 	}
 	if p.i >= len(p.text) {
-		return "", fmt.Errorf("Unclosed start tag at byte offset %d", begin)
+		return "", parseErrorf("Unclosed start tag at byte offset %d", begin)
 	}
 	p.i++ // closing quote
 	if p.i >= len(p.text) {
-		return "", fmt.Errorf("Unclosed start tag at byte offset %d", begin)
+		return "", parseErrorf("Unclosed start tag at byte offset %d", begin)
 	}
 	return v.String(), nil
 }
@@ -233,7 +233,7 @@ func (p *htmlParser) attributeValue(tag string, begin int) (string, error) {
 func (p *htmlParser) endTag() error {
 	begin := p.i
 	if len(p.nested) == 0 {
-		return fmt.Errorf("Unexpected end tag at byte offset %d", begin)
+		return parseErrorf("Unexpected end tag at byte offset %d", begin)
 	}
 	p.i += 2
 	for !isSpace(p.at(p.i)) && p.at(p.i) != '>' {
@@ -244,14 +244,17 @@ func (p *htmlParser) endTag() error {
 		p.i++
 	}
 	if p.at(p.i) != '>' {
-		return fmt.Errorf("Unclosed end tag at byte offset %d", begin)
+		return parseErrorf("Unclosed end tag at byte offset %d", begin)
 	}
 	p.i++
 	open := p.nested[len(p.nested)-1]
 	if name != "" && name != open.name {
-		return fmt.Errorf("Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", begin, open.name, name)
+		return parseErrorf("Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", begin, open.name, name)
 	}
 	p.nested = p.nested[:len(p.nested)-1]
+	if open.name == "span" {
+		open.arg = "" // the class, already checked
+	}
 	if length := p.utf16 - open.utf16Offset; length > 0 {
 		p.ents = append(p.ents, Entity{Type: entityType(open.name, open.expandable), Offset: open.utf16Offset, Length: length, Arg: open.arg})
 	}
@@ -315,4 +318,14 @@ func entityType(tag string, expandable bool) string {
 		}
 	}
 	return tag // code, pre, blockquote
+}
+
+// ParseError is the detail of "can't parse entities", in Telegram's wording:
+// capitalized, unlike Go errors, because tests compare it to Telegram's.
+type ParseError struct{ Msg string }
+
+func (e *ParseError) Error() string { return e.Msg }
+
+func parseErrorf(format string, args ...any) error {
+	return &ParseError{Msg: fmt.Sprintf(format, args...)}
 }
