@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +52,7 @@ func Available(tools ...string) error {
 			return fmt.Errorf("network namespace tests need %q in PATH: %w", tool, err)
 		}
 	}
-	name := namePrefix + "probe-" + randHex(4)
+	name := uniqueName()
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("`ip netns add` not permitted: %s: %w", strings.TrimSpace(string(out)), err)
 	}
@@ -83,12 +84,17 @@ type NS struct {
 	subnets map[[4]byte]bool // network addresses of the /30s on links of n
 }
 
-// New creates a namespace with a unique name "dt-<random hex>" and lo up.
-// t.Cleanup kills every process still inside it, removes nft tables and
+// New creates a namespace with a unique name "dt-<random hex>-<pid>" and lo
+// up. t.Cleanup kills every process still inside it, removes nft tables and
 // deletes it.
+//
+// A test binary killed before its cleanups ran (a -timeout panic, SIGKILL)
+// leaves its namespaces behind; the pid in the name lets New remove those of
+// dead processes, while namespaces of concurrently running tests stay.
 func New(t testing.TB) *NS {
 	t.Helper()
-	n := &NS{Name: namePrefix + randHex(6), subnets: map[[4]byte]bool{}}
+	removeStale(t)
+	n := &NS{Name: uniqueName(), subnets: map[[4]byte]bool{}}
 	if err := run("ip", "netns", "add", n.Name); err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
@@ -101,6 +107,57 @@ func New(t testing.TB) *NS {
 		t.Fatalf("namespace %s: %v", n.Name, err)
 	}
 	return n
+}
+
+// uniqueName returns "dt-<random hex>-<pid>": random so that parallel test
+// processes never collide, the pid so that removeStale knows the owner.
+func uniqueName() string {
+	return fmt.Sprintf("%s%s-%d", namePrefix, randHex(6), os.Getpid())
+}
+
+// removeStale deletes namespaces named by uniqueName whose process is gone.
+func removeStale(t testing.TB) {
+	t.Helper()
+	entries, err := os.ReadDir(netnsDir)
+	if err != nil {
+		return // no namespaces yet
+	}
+	for _, e := range entries {
+		name := e.Name()
+		pid, ok := ownerPid(name)
+		if !ok || processAlive(pid) {
+			continue
+		}
+		stale := &NS{Name: name}
+		if err := stale.destroy(); err != nil {
+			t.Logf("remove stale namespace %s: %v", name, err)
+		} else {
+			t.Logf("removed stale namespace %s left by dead process %d", name, pid)
+		}
+	}
+}
+
+// ownerPid returns the pid in a name made by uniqueName. Any other name,
+// including other tools' "dt-..." names, is not ours to remove.
+func ownerPid(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, namePrefix)
+	if !ok {
+		return 0, false
+	}
+	rnd, pidText, ok := strings.Cut(rest, "-")
+	if !ok || len(rnd) != 12 || strings.Trim(rnd, "0123456789abcdef") != "" {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 || strconv.Itoa(pid) != pidText {
+		return 0, false
+	}
+	return pid, true
+}
+
+// processAlive reports whether pid exists (EPERM means it does).
+func processAlive(pid int) bool {
+	return unix.Kill(pid, 0) != unix.ESRCH
 }
 
 // destroy kills the processes left in n, drops its nft ruleset and deletes

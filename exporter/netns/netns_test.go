@@ -114,6 +114,37 @@ func TestCleanupRemovesNamespaceAndProcesses(t *testing.T) {
 	}
 }
 
+func TestNewRemovesStale(t *testing.T) {
+	Require(t)
+	// A pid above pid_max (4194304 at most) never belongs to a live process.
+	tests := []struct {
+		name      string
+		wantStale bool
+	}{
+		{fmt.Sprintf("dt-%s-%d", randHex(6), 4194305), true},
+		{fmt.Sprintf("dt-%s-%d", randHex(6), os.Getpid()), false},
+		{"dt-" + randHex(6), false}, // no pid: not ours to judge
+		{"dt-1234", false},
+		{fmt.Sprintf("dt-%s-%d", randHex(5), 4194305), false}, // not our format
+		{fmt.Sprintf("dt-%s-%dx", randHex(6), 4194305), false},
+	}
+	for _, tt := range tests {
+		created.Store(tt.name, true)
+		if err := run("ip", "netns", "add", tt.name); err != nil {
+			t.Fatal(err)
+		}
+		if !tt.wantStale {
+			t.Cleanup(func() { _ = run("ip", "netns", "del", tt.name) })
+		}
+	}
+	newNS(t)
+	for _, tt := range tests {
+		if got := exists(t, tt.name); got == tt.wantStale {
+			t.Errorf("got namespace %s exists=%v after New, want %v", tt.name, got, !tt.wantStale)
+		}
+	}
+}
+
 func TestDo(t *testing.T) {
 	Require(t)
 	n := newNS(t)
@@ -382,5 +413,31 @@ func TestAvailableMissingTool(t *testing.T) {
 	}
 	if os.Geteuid() == 0 && !strings.Contains(err.Error(), `"no-such-tool-dt"`) {
 		t.Errorf("got %v, want an error naming the tool", err)
+	}
+}
+
+func TestOwnerPid(t *testing.T) {
+	tests := []struct {
+		name    string
+		wantPid int
+		wantOK  bool
+	}{
+		{"dt-0123456789ab-42", 42, true},
+		{"dt-0123456789ab-0", 0, false},
+		{"dt-0123456789ab-042", 0, false},
+		{"dt-0123456789ab-", 0, false},
+		{"dt-79416913d76c", 0, false},
+		{"dt-0123456789AB-42", 0, false},
+		{"dt-0123456789a-42", 0, false},
+		{"xx-0123456789ab-42", 0, false},
+		{"dt-0123456789ab-42-1", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid, ok := ownerPid(tt.name)
+			if pid != tt.wantPid || ok != tt.wantOK {
+				t.Errorf("got %d, %v, want %d, %v", pid, ok, tt.wantPid, tt.wantOK)
+			}
+		})
 	}
 }
