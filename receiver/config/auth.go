@@ -1,0 +1,199 @@
+package config
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strings"
+
+	commoncfg "github.com/prometheus/common/config"
+	"gopkg.in/yaml.v3"
+)
+
+// WebhookAuth is the optional authentication of incoming webhooks, written
+// like the http_config of the Alertmanager webhook_config that calls us.
+// When several credentials are configured, a request carrying any one of
+// them is accepted. Nothing configured: no authentication.
+type WebhookAuth struct {
+	BasicAuth       *BasicAuth       `yaml:"basic_auth,omitempty"`
+	BearerToken     commoncfg.Secret `yaml:"bearer_token,omitempty"`
+	BearerTokenFile string           `yaml:"bearer_token_file,omitempty"`
+	Authorization   *Authorization   `yaml:"authorization,omitempty"`
+
+	bearerFromFile commoncfg.Secret
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	Username     string           `yaml:"username"`
+	Password     commoncfg.Secret `yaml:"password,omitempty"`
+	PasswordFile string           `yaml:"password_file,omitempty"`
+
+	fromFile commoncfg.Secret
+}
+
+// Authorization is an Authorization header "<type> <credentials>".
+type Authorization struct {
+	// Type defaults to "Bearer".
+	Type            string           `yaml:"type,omitempty"`
+	Credentials     commoncfg.Secret `yaml:"credentials,omitempty"`
+	CredentialsFile string           `yaml:"credentials_file,omitempty"`
+
+	fromFile commoncfg.Secret
+}
+
+// UnmarshalYAML decodes strictly and validates.
+func (a *WebhookAuth) UnmarshalYAML(node *yaml.Node) error {
+	type plain WebhookAuth
+	if err := decodeStrict(node, (*plain)(a)); err != nil {
+		return err
+	}
+	if a.BearerToken != "" && a.BearerTokenFile != "" {
+		return atLine(node, "webhook_auth: \"bearer_token\" and \"bearer_token_file\" are mutually exclusive")
+	}
+	if (a.BearerToken != "" || a.BearerTokenFile != "") && a.Authorization != nil {
+		return atLine(node, "webhook_auth: \"bearer_token\"/\"bearer_token_file\" and \"authorization\" are mutually exclusive")
+	}
+	return nil
+}
+
+// UnmarshalYAML decodes strictly and validates.
+func (b *BasicAuth) UnmarshalYAML(node *yaml.Node) error {
+	type plain BasicAuth
+	if err := decodeStrict(node, (*plain)(b)); err != nil {
+		return err
+	}
+	if b.Username == "" {
+		return atLine(node, "webhook_auth: basic_auth: \"username\" is required")
+	}
+	if b.Password != "" && b.PasswordFile != "" {
+		return atLine(node, "webhook_auth: basic_auth: \"password\" and \"password_file\" are mutually exclusive")
+	}
+	if b.Password == "" && b.PasswordFile == "" {
+		return atLine(node, "webhook_auth: basic_auth: \"password\" or \"password_file\" is required")
+	}
+	return nil
+}
+
+// UnmarshalYAML decodes strictly and validates.
+func (z *Authorization) UnmarshalYAML(node *yaml.Node) error {
+	type plain Authorization
+	*z = Authorization{Type: "Bearer"}
+	if err := decodeStrict(node, (*plain)(z)); err != nil {
+		return err
+	}
+	if strings.ContainsAny(z.Type, " \t") || strings.EqualFold(z.Type, "basic") {
+		return atLine(field(node, "type"), "webhook_auth: authorization: invalid \"type\" %q (use basic_auth for Basic)", z.Type)
+	}
+	if z.Credentials != "" && z.CredentialsFile != "" {
+		return atLine(node, "webhook_auth: authorization: \"credentials\" and \"credentials_file\" are mutually exclusive")
+	}
+	if z.Credentials == "" && z.CredentialsFile == "" {
+		return atLine(node, "webhook_auth: authorization: \"credentials\" or \"credentials_file\" is required")
+	}
+	return nil
+}
+
+func (a *WebhookAuth) readFiles(dir string) error {
+	var err error
+	read := func(name, field string) commoncfg.Secret {
+		if name == "" || err != nil {
+			return ""
+		}
+		var s string
+		if s, err = readSecretFile(dir, name); err != nil {
+			err = fmt.Errorf("%q: %w", field, err)
+		}
+		return commoncfg.Secret(s)
+	}
+	a.bearerFromFile = read(a.BearerTokenFile, "bearer_token_file")
+	if a.BasicAuth != nil {
+		a.BasicAuth.fromFile = read(a.BasicAuth.PasswordFile, "basic_auth.password_file")
+	}
+	if a.Authorization != nil {
+		a.Authorization.fromFile = read(a.Authorization.CredentialsFile, "authorization.credentials_file")
+	}
+	return err
+}
+
+// Enabled reports whether any credential is configured.
+func (a WebhookAuth) Enabled() bool {
+	return a.BasicAuth != nil || a.Authorization != nil || a.BearerToken != "" || a.BearerTokenFile != ""
+}
+
+// Authorized reports whether r carries a configured credential (always true
+// when none is configured). Comparisons are constant-time.
+func (a WebhookAuth) Authorized(r *http.Request) bool {
+	if !a.Enabled() {
+		return true
+	}
+	if b := a.BasicAuth; b != nil {
+		if u, p, ok := r.BasicAuth(); ok && equal(u, b.Username) && equal(p, pick(b.Password, b.fromFile)) {
+			return true
+		}
+	}
+	typ, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || cred == "" {
+		return false
+	}
+	if tok := pick(a.BearerToken, a.bearerFromFile); tok != "" && strings.EqualFold(typ, "Bearer") && equal(cred, tok) {
+		return true
+	}
+	if z := a.Authorization; z != nil && strings.EqualFold(typ, z.Type) && equal(cred, pick(z.Credentials, z.fromFile)) {
+		return true
+	}
+	return false
+}
+
+func pick(inline, fromFile commoncfg.Secret) string {
+	if inline != "" {
+		return string(inline)
+	}
+	return string(fromFile)
+}
+
+func equal(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// String prints the section as YAML with secrets hidden.
+func (a WebhookAuth) String() string { return marshalString(a) }
+
+// GoString is String.
+func (a WebhookAuth) GoString() string { return a.String() }
+
+// String prints the section as YAML with the password hidden.
+func (b BasicAuth) String() string { return marshalString(b) }
+
+// GoString is String.
+func (b BasicAuth) GoString() string { return b.String() }
+
+// String prints the section as YAML with the credentials hidden.
+func (z Authorization) String() string { return marshalString(z) }
+
+// GoString is String.
+func (z Authorization) GoString() string { return z.String() }
+
+// MarshalYAML hides secrets whatever commoncfg.MarshalSecretValue says.
+func (a WebhookAuth) MarshalYAML() (any, error) {
+	type plain WebhookAuth
+	p := plain(a)
+	p.BearerToken = hide(p.BearerToken)
+	return p, nil
+}
+
+// MarshalYAML hides secrets whatever commoncfg.MarshalSecretValue says.
+func (b BasicAuth) MarshalYAML() (any, error) {
+	type plain BasicAuth
+	p := plain(b)
+	p.Password = hide(p.Password)
+	return p, nil
+}
+
+// MarshalYAML hides secrets whatever commoncfg.MarshalSecretValue says.
+func (z Authorization) MarshalYAML() (any, error) {
+	type plain Authorization
+	p := plain(z)
+	p.Credentials = hide(p.Credentials)
+	return p, nil
+}

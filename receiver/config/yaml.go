@@ -1,0 +1,140 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decodeStrict decodes node into v (a pointer to a struct) and rejects keys
+// v does not have. yaml.v3's Node.Decode does not inherit the decoder's
+// KnownFields, so every struct's UnmarshalYAML checks its own keys here.
+func decodeStrict(node *yaml.Node, v any) error {
+	if node.Kind == yaml.MappingNode {
+		known := yamlKeys(reflect.TypeOf(v).Elem())
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k := node.Content[i]
+			if !known[k.Value] {
+				return atLine(k, "unknown field %q", k.Value)
+			}
+		}
+	}
+	return cleanYAMLError(node.Decode(v))
+}
+
+func yamlKeys(t reflect.Type) map[string]bool {
+	keys := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		keys[name] = true
+	}
+	return keys
+}
+
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// cleanYAMLError turns yaml.v3's multi-line "unmarshal errors" into one line.
+func cleanYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = unknownFieldRE.ReplaceAllString(m, `unknown field "$1"`)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// atLine formats an error located at node.
+func atLine(node *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("line %d: %w", node.Line, fmt.Errorf(format, args...))
+}
+
+// field returns the value node of key in a mapping node, or node itself.
+func field(node *yaml.Node, key string) *yaml.Node {
+	if node.Kind != yaml.MappingNode {
+		return node
+	}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return node.Content[i+1]
+		}
+	}
+	return node
+}
+
+// UnmarshalYAML applies the defaults, decodes strictly and validates.
+func (c *Config) UnmarshalYAML(node *yaml.Node) error {
+	*c = DefaultConfig()
+	type plain Config
+	if err := decodeStrict(node, (*plain)(c)); err != nil {
+		return err
+	}
+	loc, err := loadLocation(c.Timezone)
+	if err != nil {
+		return atLine(field(node, "timezone"), "invalid \"timezone\" %q: %w", c.Timezone, err)
+	}
+	c.loc = loc
+	if err := checkTimeFormat(c.TimeFormat); err != nil {
+		return atLine(field(node, "time_format"), "%w", err)
+	}
+	return c.checkRoutes(field(node, "routes"))
+}
+
+func checkTimeFormat(layout string) error {
+	if layout == "" {
+		return errors.New("\"time_format\" must not be empty")
+	}
+	ref := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if ref.Format(layout) == layout {
+		return fmt.Errorf("\"time_format\" %q has no date or time fields (use a Go layout like %q)", layout, DefaultTimeFormat)
+	}
+	return nil
+}
+
+// UnmarshalYAML decodes strictly and validates the telegram section.
+func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
+	type plain Telegram
+	if err := decodeStrict(node, (*plain)(t)); err != nil {
+		return err
+	}
+	if t.BotToken != "" && t.BotTokenFile != "" {
+		return atLine(node, "telegram: \"bot_token\" and \"bot_token_file\" are mutually exclusive")
+	}
+	if t.ChatID != "" {
+		if err := checkChatID(t.ChatID); err != nil {
+			return atLine(field(node, "chat_id"), "telegram: \"chat_id\": %w", err)
+		}
+	}
+	if t.MessageThreadID < 0 {
+		return atLine(field(node, "message_thread_id"), "telegram: \"message_thread_id\" must not be negative")
+	}
+	return nil
+}
+
+// UnmarshalYAML applies the default schedule, decodes strictly and checks
+// the schedule.
+func (r *Reminders) UnmarshalYAML(node *yaml.Node) error {
+	*r = DefaultReminders()
+	type plain Reminders
+	if err := decodeStrict(node, (*plain)(r)); err != nil {
+		return err
+	}
+	return checkAfter(field(node, "after"), r.After)
+}

@@ -1,0 +1,286 @@
+// Package render turns Alertmanager alerts into Telegram HTML messages.
+//
+//	r, err := render.New(cfg.Templates, cfg.Location(), cfg.Format())
+//	msgs, err := r.Render(render.Data{Kind: render.Firing, Alerts: alerts, Now: now})
+//	for _, m := range msgs { send(m.Text) ; remember m.Alerts -> message id }
+//
+// Every kind of message (Firing, Reminder, FinalReminder, Resolved,
+// ResolvedEdit) has a template that renders ONE alert as a block; a
+// notification with several alerts is one block per alert, blocks separated
+// by a blank line. Messages are at most MaxLength (4096) UTF-16 units of raw
+// HTML and are split only between blocks; a block that is too long on its own
+// is rendered again with its label and annotation values truncated ("…"), so
+// no tag or entity is ever cut.
+//
+// Templates are Go text/template with Alertmanager's template functions
+// (toUpper, join, reReplaceAll, ...) plus duration, formatTime, timeRange and
+// htmlEscape. They execute against a Context. Label and annotation values
+// (and Host, Summary, Description, LabelText) are already HTML-escaped, so
+// templates can print them as they are.
+//
+// Durations come from the alert's StartsAt/EndsAt, not from when the webhook
+// arrived. Prometheus sets StartsAt when the rule fires, after its "for:";
+// an annotation (or label) "downtime_for" holding that duration ("1m")
+// moves Since back by it so "down since" is the real start.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	amtemplate "github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+
+	"github.com/downtime-detector/downtime/receiver/config"
+)
+
+// MaxLength is Telegram's message limit (UTF-16 code units).
+const MaxLength = 4096
+
+// ForKey is the annotation (or label) that carries the rule's "for:".
+const ForKey = "downtime_for"
+
+// Kind is the kind of message, also the name of its template.
+type Kind string
+
+// Kinds of messages.
+const (
+	Firing        Kind = "firing"
+	Reminder      Kind = "reminder"
+	FinalReminder Kind = "final_reminder"
+	Resolved      Kind = "resolved"
+	// ResolvedEdit is the firing message edited once resolved. Pass the
+	// alerts of that one message: resolved ones render with the
+	// resolved_edit template, still firing ones with the firing template.
+	// The result is always exactly one message.
+	ResolvedEdit Kind = "resolved_edit"
+)
+
+// Kinds lists every Kind.
+var Kinds = []Kind{Firing, Reminder, FinalReminder, Resolved, ResolvedEdit}
+
+// Data is one notification to render.
+type Data struct {
+	Kind     Kind
+	Receiver string // Alertmanager receiver name
+	Route    string // route name, "" for the default chat
+	Alerts   []amtemplate.Alert
+	// Now is the time firing and reminder durations are measured to (and
+	// resolved ones without EndsAt).
+	Now time.Time
+	// Reminder is the reminder number (1-based) and Reminders the number
+	// of reminders in the schedule, for Reminder and FinalReminder.
+	Reminder, Reminders int
+	ExternalURL         string
+}
+
+// Message is one Telegram message.
+type Message struct {
+	Text string // Telegram HTML, Length(Text) <= MaxLength
+	// Alerts are the indexes in Data.Alerts of the alerts in this message.
+	Alerts []int
+}
+
+// Renderer renders messages. It is safe for concurrent use.
+type Renderer struct {
+	tmpl   *template.Template
+	user   map[Kind]bool
+	loc    *time.Location
+	layout string
+	limit  int
+}
+
+// New parses the user's templates (empty ones mean the built-ins) with the
+// time zone and Go time layout used by formatTime. Parse errors name the
+// template and its line.
+func New(cfg config.Templates, loc *time.Location, layout string) (*Renderer, error) {
+	if loc == nil {
+		loc = time.Local
+	}
+	if layout == "" {
+		layout = config.DefaultTimeFormat
+	}
+	r := &Renderer{user: map[Kind]bool{}, loc: loc, layout: layout, limit: MaxLength}
+	r.tmpl = template.New("").Option("missingkey=zero").Funcs(r.funcs())
+	for _, k := range Kinds {
+		if _, err := r.tmpl.New("builtin." + string(k)).Parse(builtins[k]); err != nil {
+			return nil, fmt.Errorf("built-in template %q: %w", k, err)
+		}
+	}
+	for _, k := range Kinds {
+		text, origin := cfg.Source(string(k))
+		if text == "" {
+			continue
+		}
+		if _, err := r.tmpl.New(string(k)).Parse(text); err != nil {
+			return nil, fmt.Errorf("template %q (%s): %w", k, origin, err)
+		}
+		r.user[k] = true
+	}
+	return r, nil
+}
+
+func (r *Renderer) funcs() template.FuncMap {
+	f := template.FuncMap(amtemplate.DefaultFuncs)
+	out := template.FuncMap{}
+	for k, v := range f {
+		out[k] = v
+	}
+	out["duration"] = Duration
+	out["htmlEscape"] = Escape
+	out["formatTime"] = r.formatTime
+	out["timeRange"] = r.timeRange
+	return out
+}
+
+// formatTime formats t in the configured zone, with the configured layout
+// or the one given.
+func (r *Renderer) formatTime(t time.Time, layout ...string) string {
+	l := r.layout
+	if len(layout) > 0 {
+		l = layout[0]
+	}
+	return t.In(r.loc).Format(l)
+}
+
+// timeRange formats "from → to", only the clock of "to" when both are on
+// the same day.
+func (r *Renderer) timeRange(from, to time.Time) string {
+	a, b := from.In(r.loc), to.In(r.loc)
+	if a.YearDay() == b.YearDay() && a.Year() == b.Year() {
+		return a.Format("15:04:05") + " → " + b.Format("15:04:05")
+	}
+	return r.formatTime(a) + " → " + r.formatTime(b)
+}
+
+// Render renders d into one or more messages, split between alert blocks.
+// With only built-in templates it fails only when d has no alerts; a user
+// template can also fail to execute or produce invalid HTML (the error names
+// the template).
+func (r *Renderer) Render(d Data) ([]Message, error) {
+	if len(d.Alerts) == 0 {
+		return nil, errors.New("render: no alerts")
+	}
+	if _, ok := builtins[d.Kind]; !ok {
+		return nil, fmt.Errorf("render: unknown kind %q", d.Kind)
+	}
+	blocks := make([]string, len(d.Alerts))
+	for i := range d.Alerts {
+		b, err := r.block(d, i, r.limit)
+		if err != nil {
+			return nil, err
+		}
+		blocks[i] = b
+	}
+	if d.Kind == ResolvedEdit {
+		return r.single(d, blocks)
+	}
+	msgs := pack(blocks, r.limit)
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("render: template %q produced empty messages", d.Kind)
+	}
+	return msgs, nil
+}
+
+// single makes a ResolvedEdit one message: if the blocks do not fit
+// together, each is rendered again within an equal share of the limit.
+func (r *Renderer) single(d Data, blocks []string) ([]Message, error) {
+	all := make([]int, len(blocks))
+	for i := range all {
+		all[i] = i
+	}
+	if msgs := pack(blocks, r.limit); len(msgs) == 1 {
+		msgs[0].Alerts = all
+		return msgs, nil
+	}
+	share := max((r.limit-2*(len(blocks)-1))/len(blocks), 1)
+	for i := range blocks {
+		b, err := r.block(d, i, share)
+		if err != nil {
+			return nil, err
+		}
+		blocks[i] = b
+	}
+	text := strings.Join(blocks, "\n\n")
+	if Length(text) > r.limit {
+		text = plainTruncate(text, r.limit)
+	}
+	return []Message{{Text: text, Alerts: all}}, nil
+}
+
+// pack joins blocks greedily into messages of at most limit units. Empty
+// blocks are dropped.
+func pack(blocks []string, limit int) []Message {
+	var (
+		msgs []Message
+		cur  strings.Builder
+		idx  []int
+		n    int
+	)
+	flush := func() {
+		if len(idx) > 0 {
+			msgs = append(msgs, Message{Text: cur.String(), Alerts: idx})
+		}
+		cur.Reset()
+		idx, n = nil, 0
+	}
+	for i, b := range blocks {
+		if b == "" {
+			continue
+		}
+		l := Length(b)
+		if len(idx) > 0 && n+2+l > limit {
+			flush()
+		}
+		if len(idx) > 0 {
+			cur.WriteString("\n\n")
+			n += 2
+		}
+		cur.WriteString(b)
+		n += l
+		idx = append(idx, i)
+	}
+	flush()
+	return msgs
+}
+
+// block renders alert i of d, truncating values harder until it fits in
+// limit, and plain-truncating the text as a last resort.
+func (r *Renderer) block(d Data, i, limit int) (string, error) {
+	kind := d.Kind
+	if kind == ResolvedEdit && d.Alerts[i].Status != string(model.AlertResolved) {
+		kind = Firing
+	}
+	var s string
+	for _, max := range []int{0, 1024, 256, 64, 16} {
+		var err error
+		if s, err = r.exec(kind, r.context(d, i, max)); err != nil {
+			return "", err
+		}
+		if Length(s) <= limit {
+			return s, nil
+		}
+	}
+	return plainTruncate(s, limit), nil
+}
+
+func (r *Renderer) exec(kind Kind, c Context) (string, error) {
+	name := "builtin." + string(kind)
+	if r.user[kind] {
+		name = string(kind)
+	}
+	var b strings.Builder
+	if err := r.tmpl.ExecuteTemplate(&b, name, c); err != nil {
+		return "", fmt.Errorf("template %q: %w", kind, err)
+	}
+	s := strings.TrimSpace(b.String())
+	if r.user[kind] {
+		if err := Validate(s); err != nil {
+			return "", fmt.Errorf("template %q produced invalid Telegram HTML: %w", kind, err)
+		}
+	}
+	return s, nil
+}
