@@ -1,0 +1,327 @@
+// Package collector keeps per-target ping state and exposes it as Prometheus
+// metrics.
+//
+// A Target is the prober's Observer for one configured host: probe events
+// update atomic counters and an RTT histogram as they happen. The Collector
+// reads them at scrape time; it is unchecked (Describe sends nothing) because
+// its label names depend on the configured targets and change on reload.
+package collector
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+)
+
+// UpWindowIntervals is the up-window in probe intervals: ping_up is 1 when
+// the last reply arrived less than UpWindowIntervals x interval ago. Five
+// intervals ride out up to four lost probes in a row, so one lost packet
+// never flips it, and still notice an outage within 5 s at the default 1 s.
+const UpWindowIntervals = 5
+
+// RTT histogram buckets: classic buckets 50us x 2^k up to 3.3 s, and native
+// buckets with a growth factor of 1.1 (about 5% resolution).
+var (
+	RTTBuckets = prometheus.ExponentialBuckets(50e-6, 2, 17)
+)
+
+const (
+	nativeBucketFactor = 1.1
+	nativeMaxBuckets   = 100
+)
+
+// Target is the state of one configured target. It implements
+// prober.Observer; its methods are safe for concurrent use.
+type Target struct {
+	name   string
+	labels map[string]string
+
+	interval  atomic.Int64 // nanoseconds, for the up-window
+	requests  atomic.Uint64
+	responses atomic.Uint64
+	late      atomic.Uint64
+	sendErrs  atomic.Uint64
+	resolvErr atomic.Uint64
+	lastReply atomic.Int64 // unix nanoseconds; 0 = never
+	addr      atomic.Pointer[netip.Addr]
+	rtt       prometheus.Histogram
+}
+
+// NewTarget returns the state of a target named name (the "target" label)
+// with its own labels, probed every interval.
+func NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
+	t := &Target{
+		name:   name,
+		labels: maps(labels),
+		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:                            "ping_rtt_seconds",
+			Help:                            "Round-trip time of echo replies received within the timeout.",
+			Buckets:                         RTTBuckets,
+			NativeHistogramBucketFactor:     nativeBucketFactor,
+			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
+			NativeHistogramMinResetDuration: time.Hour,
+		}),
+	}
+	t.SetInterval(interval)
+	return t
+}
+
+func maps(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Name is the target as configured.
+func (t *Target) Name() string { return t.name }
+
+// Labels returns a copy of the target's own labels.
+func (t *Target) Labels() map[string]string { return maps(t.labels) }
+
+// SetInterval changes the probe interval (and with it the up-window).
+func (t *Target) SetInterval(d time.Duration) { t.interval.Store(int64(d)) }
+
+// SetAddr records the address being probed; the zero Addr means none (the
+// name did not resolve).
+func (t *Target) SetAddr(a netip.Addr) { t.addr.Store(&a) }
+
+// Addr returns the address being probed, or the zero Addr.
+func (t *Target) Addr() netip.Addr {
+	if p := t.addr.Load(); p != nil {
+		return *p
+	}
+	return netip.Addr{}
+}
+
+// LastReply returns when the last reply arrived, or the zero Time.
+func (t *Target) LastReply() time.Time {
+	if ns := t.lastReply.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// UpWindow is UpWindowIntervals x the probe interval.
+func (t *Target) UpWindow() time.Duration {
+	return UpWindowIntervals * time.Duration(t.interval.Load())
+}
+
+// Up reports whether a reply arrived within the up-window before now.
+func (t *Target) Up(now time.Time) bool {
+	ns := t.lastReply.Load()
+	return ns != 0 && now.UnixNano()-ns <= int64(t.UpWindow())
+}
+
+// Sent counts an echo request.
+func (t *Target) Sent(time.Time) { t.requests.Add(1) }
+
+// Replied counts a reply received within the timeout.
+func (t *Target) Replied(rtt time.Duration, at time.Time) {
+	t.responses.Add(1)
+	t.lastReply.Store(at.UnixNano())
+	t.rtt.Observe(rtt.Seconds())
+}
+
+// Late counts a reply that came after the timeout. It is not a response
+// (the probe was already lost) and not in the histogram.
+func (t *Target) Late(time.Duration) { t.late.Add(1) }
+
+// Lost needs no counter: losses are requests minus responses.
+func (t *Target) Lost() {}
+
+// SendFailed counts an echo request the kernel refused.
+func (t *Target) SendFailed(error) { t.sendErrs.Add(1) }
+
+// ResolveFailed counts a failed name resolution.
+func (t *Target) ResolveFailed() { t.resolvErr.Add(1) }
+
+// Collector exposes the metrics of a set of targets.
+type Collector struct {
+	now func() time.Time
+
+	mu    sync.RWMutex
+	set   []entry
+	names []string // union of the targets' label names, sorted
+	descs descs
+}
+
+type entry struct {
+	t      *Target
+	labels []*dto.LabelPair // "target" + the union, sorted by name
+}
+
+// New returns a Collector with no targets. now is the clock for ping_up;
+// nil means time.Now.
+func New(now func() time.Time) *Collector {
+	if now == nil {
+		now = time.Now
+	}
+	c := &Collector{now: now}
+	c.descs = newDescs(nil)
+	return c
+}
+
+// SetTargets replaces the set of targets. Series of targets not in ts vanish
+// at the next scrape.
+func (c *Collector) SetTargets(ts []*Target) {
+	union := map[string]bool{}
+	for _, t := range ts {
+		for k := range t.labels {
+			union[k] = true
+		}
+	}
+	names := make([]string, 0, len(union))
+	for k := range union {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	set := make([]entry, len(ts))
+	for i, t := range ts {
+		set[i] = entry{t: t, labels: labelPairs(t, names)}
+	}
+	c.mu.Lock()
+	c.set, c.names, c.descs = set, names, newDescs(names)
+	c.mu.Unlock()
+}
+
+// labelPairs builds the label pairs of t: "target" and every name of the
+// union, empty where t lacks it, sorted by name as client_golang expects.
+func labelPairs(t *Target, names []string) []*dto.LabelPair {
+	all := append([]string{"target"}, names...)
+	sort.Strings(all)
+	lp := make([]*dto.LabelPair, len(all))
+	for i, n := range all {
+		v := t.labels[n]
+		if n == "target" {
+			v = t.name
+		}
+		lp[i] = &dto.LabelPair{Name: proto.String(n), Value: proto.String(v)}
+	}
+	return lp
+}
+
+// Describe sends nothing: the collector is unchecked.
+func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect sends every target's metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.RLock()
+	set, d := c.set, c.descs
+	c.mu.RUnlock()
+	now := c.now()
+	for i := range set {
+		e := &set[i]
+		t := e.t
+		up := 0.0
+		if t.Up(now) {
+			up = 1
+		}
+		ch <- &metric{d.up, e.labels, dto.MetricType_GAUGE, up}
+		ch <- &metric{d.requests, e.labels, dto.MetricType_COUNTER, float64(t.requests.Load())}
+		ch <- &metric{d.responses, e.labels, dto.MetricType_COUNTER, float64(t.responses.Load())}
+		ch <- &metric{d.late, e.labels, dto.MetricType_COUNTER, float64(t.late.Load())}
+		ch <- &metric{d.sendErrs, e.labels, dto.MetricType_COUNTER, float64(t.sendErrs.Load())}
+		ch <- &metric{d.resolveErrs, e.labels, dto.MetricType_COUNTER, float64(t.resolvErr.Load())}
+		if last := t.lastReply.Load(); last != 0 {
+			ch <- &metric{d.lastReply, e.labels, dto.MetricType_GAUGE, float64(last) / 1e9}
+		}
+		ch <- &histogram{d.rtt, e.labels, t.rtt}
+		ch <- &metric{d.info, infoLabels(e.labels, t.Addr()), dto.MetricType_GAUGE, 1}
+	}
+}
+
+// infoLabels adds "ip" and "family" to labels, keeping them sorted.
+func infoLabels(labels []*dto.LabelPair, a netip.Addr) []*dto.LabelPair {
+	ip, family := "", ""
+	if a.IsValid() {
+		ip, family = a.String(), "ip6"
+		if a.Is4() {
+			family = "ip4"
+		}
+	}
+	lp := make([]*dto.LabelPair, 0, len(labels)+2)
+	lp = append(lp, labels...)
+	lp = append(lp,
+		&dto.LabelPair{Name: proto.String("family"), Value: proto.String(family)},
+		&dto.LabelPair{Name: proto.String("ip"), Value: proto.String(ip)})
+	slices.SortFunc(lp, func(a, b *dto.LabelPair) int {
+		switch {
+		case a.GetName() < b.GetName():
+			return -1
+		case a.GetName() > b.GetName():
+			return 1
+		}
+		return 0
+	})
+	return lp
+}
+
+// descs holds one Desc per metric name for the current label union.
+type descs struct {
+	up, requests, responses, late, sendErrs, resolveErrs, lastReply, rtt, info *prometheus.Desc
+}
+
+func newDescs(names []string) descs {
+	l := append([]string{"target"}, names...)
+	nd := func(name, help string, extra ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, append(slices.Clone(l), extra...), nil)
+	}
+	return descs{
+		up:          nd("ping_up", "1 if the target replied within the last 5 probe intervals (the up-window), else 0."),
+		requests:    nd("ping_requests_total", "Echo requests sent."),
+		responses:   nd("ping_responses_total", "Echo replies received within the timeout."),
+		late:        nd("ping_late_responses_total", "Echo replies received after the timeout (counted as lost)."),
+		sendErrs:    nd("ping_send_errors_total", "Echo requests the kernel refused to send."),
+		resolveErrs: nd("ping_resolve_errors_total", "Failed resolutions of the target's name."),
+		lastReply:   nd("ping_last_response_timestamp_seconds", "Unix time of the last echo reply received within the timeout."),
+		rtt:         nd("ping_rtt_seconds", "Round-trip time of echo replies received within the timeout."),
+		info:        nd("ping_target_info", "Address being probed for the target (ip and family empty while the name does not resolve).", "ip", "family"),
+	}
+}
+
+// metric is a counter or gauge with precomputed label pairs: cheaper than
+// prometheus.MustNewConstMetric, which builds and sorts them on every call.
+type metric struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	typ    dto.MetricType
+	value  float64
+}
+
+func (m *metric) Desc() *prometheus.Desc { return m.desc }
+
+func (m *metric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	if m.typ == dto.MetricType_COUNTER {
+		out.Counter = &dto.Counter{Value: proto.Float64(m.value)}
+	} else {
+		out.Gauge = &dto.Gauge{Value: proto.Float64(m.value)}
+	}
+	return nil
+}
+
+// histogram writes a target's histogram with the target's label pairs.
+type histogram struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	h      prometheus.Histogram
+}
+
+func (m *histogram) Desc() *prometheus.Desc { return m.desc }
+
+func (m *histogram) Write(out *dto.Metric) error {
+	if err := m.h.Write(out); err != nil {
+		return err
+	}
+	out.Label = m.labels
+	return nil
+}
