@@ -1,0 +1,237 @@
+package prober
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// outgoing is one queued echo request of a send batch.
+type outgoing struct {
+	t   *target
+	seq uint16
+}
+
+// sender accumulates the echo requests of one scheduler pass per socket.
+type sender struct {
+	sock  *icmpSocket
+	batch *sendBatch
+	out   [batchSize]outgoing
+}
+
+// schedule is the single scheduler goroutine: it sleeps until the earliest
+// event (a send or a timeout) of any target, handles everything due, and
+// sends what it queued in batches.
+func (e *shared) schedule() {
+	defer e.schedWG.Done()
+	var senders [2]*sender
+	for i, s := range e.socks {
+		if s != nil {
+			senders[i] = &sender{sock: s, batch: newSendBatch()}
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		now := e.since(time.Now())
+		for len(e.heap) > 0 && e.heap[0].due <= now {
+			t := e.heap[0]
+			e.step(t, now, senders)
+			e.heap.fix(t)
+		}
+		for _, s := range senders {
+			if s != nil {
+				e.flush(s)
+			}
+		}
+		wait := time.Hour
+		if len(e.heap) > 0 {
+			wait = time.Duration(e.heap[0].due - e.since(time.Now()))
+		}
+		e.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-e.done:
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// step handles one due target: it reports probes past their timeout as
+// lost, queues the next echo request if it is due, and computes t.due.
+func (e *shared) step(t *target, now int64, senders [2]*sender) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e.expire(t, now)
+	if t.nextSend <= now {
+		e.queue(t, now, senders)
+	}
+	t.due = t.nextSend
+	if t.expSeq != t.seq {
+		if d := t.ring[t.expSeq&t.mask].sentMono.Load() + t.timeout; d < t.due {
+			t.due = d
+		}
+	}
+}
+
+// expire reports probes whose timeout has passed without a reply.
+func (e *shared) expire(t *target, now int64) {
+	for t.expSeq != t.seq {
+		p := &t.ring[t.expSeq&t.mask]
+		if p.state == statePending {
+			if p.sentMono.Load()+t.timeout > now {
+				return
+			}
+			p.state = stateLost
+			t.obs.Lost()
+		}
+		t.expSeq++
+	}
+}
+
+// queue puts t's next echo request in its socket's batch.
+func (e *shared) queue(t *target, now int64, senders [2]*sender) {
+	lag := now - t.nextSend
+	if lag > lateThreshold {
+		e.m.late.Inc()
+	}
+	e.m.lag.Observe(float64(lag) / 1e9)
+	t.nextSend += t.interval
+	if t.nextSend <= now { // far behind (suspended?): skip, keep the phase
+		t.nextSend += ((now-t.nextSend)/t.interval + 1) * t.interval
+	}
+	seq := t.seq
+	t.seq++
+	p := &t.ring[seq&t.mask]
+	p.seq, p.state = seq, statePending
+	p.sentMono.Store(now)
+	p.sentWall.Store(e.start.UnixNano() + now)
+	at := e.start.Add(time.Duration(now))
+	t.obs.Sent(at)
+	if t.sock == nil {
+		p.state = stateFailed
+		err := fmt.Errorf("cannot probe %s: %w", t.t.Addr, e.errs[1])
+		if t.t.Addr.Is4() {
+			err = fmt.Errorf("cannot probe %s: %w", t.t.Addr, e.errs[0])
+		}
+		e.m.sendError(err)
+		t.obs.SendFailed(err)
+		return
+	}
+	setSeq(t.pkt, seq, t.sock.raw && !t.sock.v6)
+	s := senders[0]
+	if t.sock.v6 {
+		s = senders[1]
+	}
+	s.out[s.batch.n] = outgoing{t, seq}
+	s.batch.add(t.pkt, t.t.Addr, t.t.Source)
+	if s.batch.full() {
+		e.flush(s)
+	}
+}
+
+// flush sends a batch. The send time of its probes is taken here, right
+// before the syscall, so queueing does not count as round-trip time.
+func (e *shared) flush(s *sender) {
+	b := s.batch
+	if b.n == 0 {
+		return
+	}
+	now := time.Now()
+	wall, mono := now.UnixNano(), e.since(now)
+	for _, o := range s.out[:b.n] {
+		p := &o.t.ring[o.seq&o.t.mask]
+		p.sentWall.Store(wall)
+		p.sentMono.Store(mono)
+	}
+	for from := 0; from < b.n; {
+		n, errno := b.send(s.sock.fd, from)
+		if errno != 0 {
+			e.sendFailed(s.out[from], errno)
+			from++
+			continue
+		}
+		from += n
+	}
+	b.n = 0
+}
+
+func (e *shared) sendFailed(o outgoing, errno unix.Errno) {
+	err := fmt.Errorf("send echo request to %s: %w", o.t.t.Addr, errno)
+	e.m.sendError(err)
+	o.t.mu.Lock()
+	defer o.t.mu.Unlock()
+	p := &o.t.ring[o.seq&o.t.mask]
+	if o.t.removed || p.seq != o.seq || p.state != statePending {
+		return
+	}
+	p.state = stateFailed
+	o.t.obs.SendFailed(err)
+}
+
+// targetHeap is a binary min-heap of targets by due time.
+type targetHeap []*target
+
+func (h *targetHeap) push(t *target) {
+	t.heapIdx = len(*h)
+	*h = append(*h, t)
+	h.up(t.heapIdx)
+}
+
+func (h *targetHeap) remove(t *target) {
+	i, last := t.heapIdx, len(*h)-1
+	if i < 0 || i > last || (*h)[i] != t {
+		return
+	}
+	h.swap(i, last)
+	(*h)[last] = nil
+	*h = (*h)[:last]
+	t.heapIdx = -1
+	if i < last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+func (h targetHeap) fix(t *target) {
+	h.down(t.heapIdx)
+	h.up(t.heapIdx)
+}
+
+func (h targetHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx, h[j].heapIdx = i, j
+}
+
+func (h targetHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].due <= h[i].due {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h targetHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].due < h[l].due {
+			m = r
+		}
+		if h[i].due <= h[m].due {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}

@@ -1,0 +1,279 @@
+package prober
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// probeState is the fate of one echo request.
+type probeState uint8
+
+const (
+	stateFree probeState = iota
+	statePending
+	stateReplied
+	stateLost
+	stateLate
+	stateFailed
+)
+
+// probe is one slot of a target's ring of recent echo requests. The send
+// times are atomics because they are stamped just before the send syscall,
+// outside the target's lock.
+type probe struct {
+	seq      uint16
+	state    probeState
+	sentWall atomic.Int64 // Unix ns, compared with kernel receive timestamps
+	sentMono atomic.Int64 // ns since engine start (monotonic)
+}
+
+// target is the engine's state of one probed host.
+type target struct {
+	key       string
+	t         Target
+	obs       Observer
+	sock      *icmpSocket // nil if the family is unavailable
+	slot, gen uint32
+	interval  int64
+	timeout   int64
+	pkt       []byte // echo request template, scheduler only
+
+	// scheduler only, under shared.mu
+	heapIdx  int
+	due      int64 // next event: a send or a timeout, ns since start
+	nextSend int64
+
+	mu      sync.Mutex
+	removed bool
+	seq     uint16 // next sequence number
+	expSeq  uint16 // oldest sequence number not yet past its timeout
+	ring    []probe
+	mask    uint16
+}
+
+// shared is the shared-socket engine.
+type shared struct {
+	log   *slog.Logger
+	mode  Mode
+	socks [2]*icmpSocket // IPv4, IPv6
+	errs  [2]error       // why a family has no socket
+	start time.Time
+	m     *metrics
+
+	mu     sync.Mutex // guards byKey, heap, adds, closed
+	byKey  map[string]*target
+	heap   targetHeap
+	adds   uint64
+	closed bool
+
+	slotMu sync.RWMutex // guards slots, gens, free
+	slots  []*target
+	gens   []uint32
+	free   []uint32
+
+	wake     chan struct{}
+	done     chan struct{}
+	schedWG  sync.WaitGroup
+	recvWG   sync.WaitGroup
+	closeErr error
+	once     sync.Once
+}
+
+func newShared(opts Options) (*shared, error) {
+	e := &shared{
+		log: opts.Logger, mode: opts.Mode, start: time.Now(),
+		byKey: map[string]*target{},
+		wake:  make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	var idb [2]byte
+	_, _ = rand.Read(idb[:])
+	id := binary.BigEndian.Uint16(idb[:])
+	for i, v6 := range []bool{false, true} {
+		e.socks[i], e.errs[i] = openSocket(v6, opts.Mode, id)
+	}
+	if e.socks[0] == nil && (e.socks[1] == nil || isModeError(e.errs[0])) {
+		e.closeSockets()
+		return nil, e.errs[0]
+	}
+	if e.errs[1] != nil {
+		e.log.Warn("IPv6 probing unavailable", "err", e.errs[1])
+	}
+	m, err := newMetrics(opts.Registerer, e.drops)
+	if err != nil {
+		e.closeSockets()
+		return nil, err
+	}
+	e.m = m
+	for _, s := range e.socks {
+		if s != nil {
+			e.recvWG.Add(1)
+			go e.receive(s)
+		}
+	}
+	e.schedWG.Add(1)
+	go e.schedule()
+	return e, nil
+}
+
+func isModeError(err error) bool {
+	var me *modeErr
+	return errors.As(err, &me)
+}
+
+func (e *shared) drops() float64 {
+	var n float64
+	for _, s := range e.socks {
+		if s != nil {
+			n += float64(s.drops.Load())
+		}
+	}
+	return n
+}
+
+// since returns t as ns since the engine started (monotonic clock).
+func (e *shared) since(t time.Time) int64 { return int64(t.Sub(e.start)) }
+
+// Add starts probing t; see Engine.
+func (e *shared) Add(key string, tg Target, obs Observer) error {
+	tg, err := tg.normalize(tokenLen)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", key, err)
+	}
+	if obs == nil {
+		return fmt.Errorf("target %q: nil observer", key)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errors.New("prober is closed")
+	}
+	if old := e.byKey[key]; old != nil {
+		e.removeLocked(old)
+	}
+	t := &target{key: key, t: tg, obs: obs, interval: int64(tg.Interval), timeout: int64(tg.Timeout)}
+	fam := 0
+	if tg.Addr.Is6() {
+		fam = 1
+	}
+	t.sock = e.socks[fam]
+	t.ring, t.mask = newRing(tg.Interval, tg.Timeout)
+	e.allocSlot(t)
+	var id uint16
+	if t.sock != nil {
+		id = t.sock.id
+	}
+	t.pkt = newEchoRequest(fam == 1, id, t.slot, t.gen, tg.PayloadSize)
+	// Spread first sends over the interval with the golden-ratio sequence:
+	// any number of targets added at once get evenly spaced phases.
+	e.adds++
+	phase := float64(e.adds) * 0.6180339887498949
+	phase -= float64(int64(phase))
+	t.nextSend = e.since(time.Now()) + int64(phase*float64(t.interval))
+	t.due = t.nextSend
+	e.byKey[key] = t
+	e.heap.push(t)
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// newRing sizes a target's ring of recent probes: it must hold every probe
+// in flight (Timeout/Interval + 1) and keeps some more to recognise late
+// replies. A power of two, so seq&mask works across uint16 wrap-around.
+func newRing(interval, timeout time.Duration) ([]probe, uint16) {
+	need := int(timeout/interval) + 2
+	n := 16
+	for n < need && n < 1<<15 {
+		n <<= 1
+	}
+	return make([]probe, n), uint16(n - 1)
+}
+
+// allocSlot gives t a slot and generation (its reply token) and publishes
+// it to the receivers.
+func (e *shared) allocSlot(t *target) {
+	e.slotMu.Lock()
+	defer e.slotMu.Unlock()
+	var slot uint32
+	if n := len(e.free); n > 0 {
+		slot = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		slot = uint32(len(e.slots))
+		var b [4]byte
+		_, _ = rand.Read(b[:]) // random first generation: other engines' replies do not match
+		e.slots = append(e.slots, nil)
+		e.gens = append(e.gens, binary.BigEndian.Uint32(b[:]))
+	}
+	e.gens[slot]++
+	t.slot, t.gen = slot, e.gens[slot]
+	e.slots[slot] = t
+}
+
+// lookup finds the live target of a reply's token.
+func (e *shared) lookup(slot, gen uint32) *target {
+	e.slotMu.RLock()
+	defer e.slotMu.RUnlock()
+	if int(slot) >= len(e.slots) {
+		return nil
+	}
+	if t := e.slots[slot]; t != nil && t.gen == gen {
+		return t
+	}
+	return nil
+}
+
+// Remove stops probing key; see Engine.
+func (e *shared) Remove(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t := e.byKey[key]; t != nil {
+		e.removeLocked(t)
+	}
+}
+
+func (e *shared) removeLocked(t *target) {
+	delete(e.byKey, t.key)
+	e.heap.remove(t)
+	t.mu.Lock()
+	t.removed = true
+	t.mu.Unlock()
+	e.slotMu.Lock()
+	e.slots[t.slot] = nil
+	e.free = append(e.free, t.slot)
+	e.slotMu.Unlock()
+}
+
+// Close stops the scheduler, then closes the sockets (which ends the
+// receivers); no Observer is called after it returns.
+func (e *shared) Close() error {
+	e.once.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		e.mu.Unlock()
+		close(e.done)
+		e.schedWG.Wait()
+		e.closeErr = e.closeSockets()
+		e.recvWG.Wait()
+		e.m.unregister()
+	})
+	return e.closeErr
+}
+
+func (e *shared) closeSockets() error {
+	var errs []error
+	for _, s := range e.socks {
+		if s != nil {
+			errs = append(errs, s.close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,182 @@
+package prober
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// icmpSocket is one non-blocking ICMP socket registered with Go's poller.
+type icmpSocket struct {
+	v6   bool
+	raw  bool   // raw socket (IPv4: replies start with the IP header)
+	id   uint16 // ICMP id our echo requests carry (replies carry it back)
+	fd   uintptr // for sendmmsg; valid until close (the scheduler stops first)
+	file *os.File
+	rc   syscall.RawConn
+	// drops is the kernel's count of replies dropped on a full receive
+	// queue, as last reported by SO_RXQ_OVFL.
+	drops atomic.Uint32
+}
+
+// openSocket opens the ICMP socket of one family for mode. For raw sockets id
+// is the ICMP id to filter on; datagram sockets get theirs from the kernel
+// (the local port).
+func openSocket(v6 bool, mode Mode, id uint16) (*icmpSocket, error) {
+	domain, proto := unix.AF_INET, unix.IPPROTO_ICMP
+	if v6 {
+		domain, proto = unix.AF_INET6, unix.IPPROTO_ICMPV6
+	}
+	typ := unix.SOCK_RAW
+	if mode == Unprivileged {
+		typ = unix.SOCK_DGRAM
+	}
+	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, modeError(v6, mode, err)
+	}
+	s := &icmpSocket{v6: v6, raw: mode == Privileged, id: id}
+	if err := s.setup(fd); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	name := "icmp4"
+	if v6 {
+		name = "icmp6"
+	}
+	s.fd = uintptr(fd)
+	s.file = os.NewFile(uintptr(fd), name)
+	if s.rc, err = s.file.SyscallConn(); err != nil {
+		s.file.Close()
+		return nil, fmt.Errorf("icmp socket: %w", err)
+	}
+	return s, nil
+}
+
+func (s *icmpSocket) setup(fd int) error {
+	for _, o := range []struct {
+		name     string
+		opt, val int
+	}{
+		{"SO_TIMESTAMPNS", unix.SO_TIMESTAMPNS, 1}, // kernel receive time of each reply
+		{"SO_RXQ_OVFL", unix.SO_RXQ_OVFL, 1},       // receive-queue drop counter
+	} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o.opt, o.val); err != nil {
+			return fmt.Errorf("icmp socket: setsockopt %s: %w", o.name, err)
+		}
+	}
+	// A big receive buffer absorbs bursts of replies while the receiver is
+	// descheduled; FORCE needs CAP_NET_ADMIN, the plain one is capped by
+	// net.core.rmem_max.
+	const rcvbuf = 4 << 20
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+	}
+	if s.raw {
+		return attachFilter(fd, s.v6, s.id)
+	}
+	var sa unix.Sockaddr = &unix.SockaddrInet4{}
+	if s.v6 {
+		sa = &unix.SockaddrInet6{}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fmt.Errorf("icmp datagram socket: bind: %w", err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return fmt.Errorf("icmp datagram socket: getsockname: %w", err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		s.id = uint16(a.Port)
+	case *unix.SockaddrInet6:
+		s.id = uint16(a.Port)
+	}
+	return nil
+}
+
+// attachFilter installs a classic BPF program on a raw socket so that only
+// echo replies carrying our id are queued to it. Without it every raw ICMP
+// socket receives every ICMP packet of the namespace (our own echo requests
+// included, on loopback).
+func attachFilter(fd int, v6 bool, id uint16) error {
+	var prog []bpf.Instruction
+	if v6 { // raw ICMPv6 sockets see the ICMPv6 header at offset 0
+		prog = []bpf.Instruction{
+			bpf.LoadAbsolute{Off: 0, Size: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 129, SkipFalse: 3}, // echo reply
+			bpf.LoadAbsolute{Off: 4, Size: 2},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(id), SkipFalse: 1},
+			bpf.RetConstant{Val: 0xffff},
+			bpf.RetConstant{Val: 0},
+		}
+	} else { // raw IPv4 sockets see the IP header first
+		prog = []bpf.Instruction{
+			bpf.LoadMemShift{Off: 0}, // X = IP header length
+			bpf.LoadIndirect{Off: 0, Size: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipFalse: 3}, // echo reply
+			bpf.LoadIndirect{Off: 4, Size: 2},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(id), SkipFalse: 1},
+			bpf.RetConstant{Val: 0xffff},
+			bpf.RetConstant{Val: 0},
+		}
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return fmt.Errorf("icmp socket: assemble filter: %w", err)
+	}
+	filter := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
+		return fmt.Errorf("icmp socket: attach filter: %w", err)
+	}
+	return nil
+}
+
+func (s *icmpSocket) close() error { return s.file.Close() }
+
+// modeErr is a socket refused by the kernel for lack of permission.
+type modeErr struct {
+	msg string
+	err error
+}
+
+func (e *modeErr) Error() string { return e.msg }
+func (e *modeErr) Unwrap() error { return e.err }
+
+// modeError explains how to allow a mode whose socket the kernel refused.
+func modeError(v6 bool, mode Mode, err error) error {
+	fam := "IPv4"
+	if v6 {
+		fam = "IPv6"
+	}
+	if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("cannot open %s %s ICMP socket: %w", mode, fam, err)
+	}
+	if mode == Privileged {
+		bin, _ := os.Executable()
+		if bin == "" {
+			bin = "BINARY"
+		}
+		return &modeErr{err: err, msg: fmt.Sprintf("cannot open privileged (raw) %s ICMP socket: %v: run as root, "+
+			"or grant the capability with `setcap cap_net_raw+ep %s`, "+
+			"or use unprivileged ICMP datagram sockets (--no-ping.privileged)", fam, err, bin)}
+	}
+	rng := "unknown"
+	if b, rerr := os.ReadFile("/proc/sys/net/ipv4/ping_group_range"); rerr == nil {
+		rng = strings.Join(strings.Fields(string(b)), " ")
+	}
+	return &modeErr{err: err, msg: fmt.Sprintf("cannot open unprivileged %s ICMP datagram socket: %v: "+
+		"group id %d is not inside net.ipv4.ping_group_range (now %q); allow it with "+
+		"`sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`, or run privileged "+
+		"(--ping.privileged) as root or with `setcap cap_net_raw+ep`", fam, err, os.Getgid(), rng)}
+}
