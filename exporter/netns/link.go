@@ -3,7 +3,10 @@ package netns
 import (
 	"crypto/rand"
 	"net/netip"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Link is a veth pair between two namespaces: IfA with AddrA in A, IfB with
@@ -42,7 +45,31 @@ func Connect(t testing.TB, a, b *NS) *Link {
 			t.Fatalf("connect %s and %s: %v", a.Name, b.Name, err)
 		}
 	}
+	l.waitUp(t)
 	return l
+}
+
+// waitUp waits until both ends report operational state UP. The kernel
+// turns the carrier on asynchronously (linkwatch, up to a second later when
+// links change often); until then the device drops what is sent.
+func (l *Link) waitUp(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, end := range []struct{ ns, dev string }{{l.A.Name, l.IfA}, {l.B.Name, l.IfB}} {
+		for {
+			out, err := exec.Command("ip", "-n", end.ns, "-o", "link", "show", "dev", end.dev).Output()
+			if err != nil {
+				t.Fatalf("link %s in %s: %v", end.dev, end.ns, err)
+			}
+			if strings.Contains(string(out), " state UP ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("link %s in %s not up after 5 s: %s", end.dev, end.ns, strings.TrimSpace(string(out)))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // Down takes B's end of the link down: A sees no carrier and everything sent
@@ -54,12 +81,13 @@ func (l *Link) Down(t testing.TB) {
 	}
 }
 
-// Up brings B's end of the link back.
+// Up brings B's end of the link back and waits until traffic flows again.
 func (l *Link) Up(t testing.TB) {
 	t.Helper()
 	if err := run("ip", "-n", l.B.Name, "link", "set", l.IfB, "up"); err != nil {
 		t.Fatalf("link up: %v", err)
 	}
+	l.waitUp(t)
 }
 
 // pickSubnet returns the network address of a random /30 in 198.18.0.0/15
