@@ -3,8 +3,11 @@ package telegram_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +121,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"rate limited", func(s *telegramtest.Server) { s.FailNext(1, 429, 7) }, telegram.Message{}, telegram.ReasonRateLimited, true, 7 * time.Second, "", 429},
 		{"internal error", func(s *telegramtest.Server) { s.FailNext(1, 500, 0) }, telegram.Message{}, telegram.ReasonServerError, true, 0, "", 500},
+		{"unreachable", func(s *telegramtest.Server) { s.SetUnreachable(true) }, telegram.Message{}, telegram.ReasonNetwork, true, 0, "", 0},
 		{"down (HTML 502)", func(s *telegramtest.Server) { s.SetDown(true) }, telegram.Message{}, telegram.ReasonServerError, true, 0, "", 502},
 		{"forbidden", func(s *telegramtest.Server) { s.FailNext(1, 403, 0) }, telegram.Message{}, telegram.ReasonForbidden, false, 0, "", 403},
 		{"not found", func(s *telegramtest.Server) { s.FailNext(1, 404, 0) }, telegram.Message{}, telegram.ReasonNotFound, false, 0, "", 404},
@@ -246,5 +250,61 @@ func TestNewValidatesURL(t *testing.T) {
 	}
 	if _, err := telegram.New("", "http://127.0.0.1", nil); err == nil {
 		t.Error("New with empty token: got nil error, want one")
+	}
+}
+
+// TestOddAnswers covers servers that are not quite the Bot API: a proxy
+// answering 200 with "ok":false, an HTML 200, and one that never answers.
+func TestOddAnswers(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		reason  string
+		retry   bool
+	}{
+		{"ok false without code", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"ok":false}`))
+		}, telegram.ReasonServerError, true},
+		{"html 200", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`<html>captive portal for ` + r.URL.Path + `</html>`))
+		}, telegram.ReasonServerError, true},
+		{"json 503", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(503)
+			_, _ = w.Write([]byte(`{"ok":false,"error_code":503,"description":"Service Unavailable"}`))
+		}, telegram.ReasonServerError, true},
+		{"hangs past the client timeout", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client going away
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}, telegram.ReasonNetwork, true},
+		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, telegram.ReasonNetwork, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			c, err := telegram.New(token, srv.URL, &http.Client{Timeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Send(context.Background(), telegram.Message{ChatID: "1", Text: "x"})
+			checkError(t, err, tt.reason, tt.retry)
+		})
+	}
+}
+
+func TestClientPrintsNoToken(t *testing.T) {
+	c := newClient(t, "http://127.0.0.1:9")
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		if got := fmt.Sprintf(format, c); strings.Contains(got, token) {
+			t.Errorf("Sprintf(%q) = %q, which contains the token", format, got)
+		}
 	}
 }

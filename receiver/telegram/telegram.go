@@ -36,9 +36,14 @@ const (
 // Client talks to one bot on one Bot API server. It is safe for concurrent use.
 type Client struct {
 	token    string
+	base     string // API base URL, without the token
 	endpoint string // tgbotapi endpoint format: base + "/bot%s/%s"
 	hc       *http.Client
 }
+
+// String and GoString keep the token out of logs that print the client.
+func (c *Client) String() string   { return "telegram.Client(" + c.base + ")" }
+func (c *Client) GoString() string { return c.String() }
 
 // New returns a client for the bot token at apiURL (for example
 // DefaultAPIURL or a self-hosted Bot API server). It never contacts Telegram,
@@ -58,7 +63,7 @@ func New(token, apiURL string, hc *http.Client) (*Client, error) {
 	// The endpoint is a fmt format: a '%' in the URL (percent-encoding)
 	// must not be taken for a verb.
 	endpoint := strings.ReplaceAll(base, "%", "%%") + "/bot%s/%s"
-	return &Client{token: token, endpoint: endpoint, hc: hc}, nil
+	return &Client{token: token, base: base, endpoint: endpoint, hc: hc}, nil
 }
 
 func parseAPIURL(apiURL string) (string, error) {
@@ -103,6 +108,10 @@ func (c *Client) toError(ctx context.Context, method string, status int, err err
 		code := apiErr.Code
 		if code == 0 {
 			code = status
+		}
+		if code >= 200 && code < 300 {
+			// "ok":false without an error code: not a Bot API answer.
+			return &Error{Method: method, Retry: true, Reason: ReasonServerError, Code: code, Description: c.redact(apiErr.Message)}
 		}
 		e := classify(method, code, apiErr.Message, apiErr.RetryAfter, apiErr.MigrateToChatID)
 		if e == nil {

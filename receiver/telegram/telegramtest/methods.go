@@ -32,9 +32,15 @@ const badGateway = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<bo
 // ServeHTTP answers /bot<token>/<method> like the Bot API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	down := s.down
+	down, unreachable := s.down, s.unreachable
 	s.mu.Unlock()
-	if down {
+	switch {
+	case unreachable:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	case down:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		fmt.Fprint(w, badGateway)
@@ -50,14 +56,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{code: 401, desc: "Unauthorized"})
 		return
 	}
-	method = strings.ToLower(method)
-	handler, ok := map[string]func(map[string]string) (any, *apiError){
-		"getme":           s.getMe,
-		"sendmessage":     s.sendMessage,
-		"editmessagetext": s.editMessageText,
-		"getupdates":      s.getUpdates,
-	}[method]
-	if !ok {
+	method = strings.ToLower(method) // the Bot API ignores the case of method names
+	handler := s.handler(method)
+	if handler == nil {
 		writeError(w, &apiError{code: 404, desc: "Not Found"})
 		return
 	}
@@ -75,6 +76,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
+}
+
+func (s *Server) handler(method string) func(map[string]string) (any, *apiError) {
+	switch method {
+	case "getme":
+		return s.getMe
+	case "sendmessage":
+		return s.sendMessage
+	case "editmessagetext":
+		return s.editMessageText
+	case "getupdates":
+		return s.getUpdates
+	}
+	return nil
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

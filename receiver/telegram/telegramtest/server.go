@@ -50,21 +50,22 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced whenever messages or edits change
-	down     bool
-	fail     failure
-	migrated map[string]string
-	allowed  map[string]bool // nil: every chat exists
-	limits   limiter
-	tooMany  int
-	calls    map[string]int
-	sent     []Sent
-	edits    []Edited
-	content  map[msgKey]content // current text of each message
-	nextID   map[string]int
-	updates  []json.RawMessage
-	updateID int
+	mu          sync.Mutex
+	changed     chan struct{} // closed and replaced whenever messages or edits change
+	down        bool
+	unreachable bool
+	fail        failure
+	migrated    map[string]string
+	allowed     map[string]bool // nil: every chat exists
+	limits      limiter
+	tooMany     int
+	calls       map[string]int
+	sent        []Sent
+	edits       []Edited
+	content     map[msgKey]content // current text of each message
+	nextID      map[string]int
+	updates     []json.RawMessage
+	updateID    int
 }
 
 type failure struct{ n, code, retryAfter int }
@@ -122,6 +123,14 @@ func (s *Server) SetDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = down
+}
+
+// SetUnreachable makes the server drop every connection without an answer,
+// so clients see a network error rather than a 502.
+func (s *Server) SetUnreachable(unreachable bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unreachable = unreachable
 }
 
 // FailNext makes the next n sendMessage/editMessageText requests fail with
