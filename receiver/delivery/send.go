@@ -1,0 +1,153 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+)
+
+// process sends one job and records the outcome: completed (with the
+// message ids, in the transaction that removes the job), retried later, or
+// dead-lettered.
+func (w *Worker) process(ctx context.Context, job store.Job) {
+	// The call is detached from ctx so that stopping the receiver lets an
+	// in-flight send finish and be recorded instead of being sent twice.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.SendTimeout)
+	defer cancel()
+	sent, err := w.send(sctx, job)
+	now := time.Now()
+	if err == nil {
+		w.complete(job, sent, now)
+		return
+	}
+	w.failed(job, err, now)
+}
+
+func (w *Worker) complete(job store.Job, sent []store.Sent, now time.Time) {
+	if err := w.opts.Store.Complete(job, sent, now); err != nil {
+		w.opts.Logger.Error("recording sent job", "job", job.ID, "err", err)
+		return
+	}
+	delete(w.retry, job.ID)
+	w.metrics.sent.WithLabelValues(string(job.Kind)).Inc()
+	w.metrics.latency.Observe(now.Sub(job.Enqueued).Seconds())
+	w.opts.Logger.Debug("job sent", "job", job.ID, "kind", job.Kind, "chat", job.ChatID, "alerts", len(job.Alerts))
+}
+
+func (w *Worker) send(ctx context.Context, job store.Job) ([]store.Sent, error) {
+	chat, err := w.opts.Store.ChatFor(job.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	switch job.Kind {
+	case store.KindEdit:
+		return w.edit(ctx, job)
+	case store.KindResolved:
+		return w.sendMessage(ctx, job, chat, w.replyTo(job))
+	default:
+		return w.sendMessage(ctx, job, chat, 0)
+	}
+}
+
+func (w *Worker) sendMessage(ctx context.Context, job store.Job, chat string, replyTo int) ([]store.Sent, error) {
+	id, err := w.opts.Sender.Send(ctx, telegram.Message{ChatID: chat, ThreadID: job.ThreadID,
+		Text: job.Text, ReplyTo: replyTo, Silent: job.Silent})
+	if err != nil {
+		return nil, err
+	}
+	return []store.Sent{{ChatID: chat, MessageID: id, Text: job.Text}}, nil
+}
+
+// replyTo looks up the firing message now, not when the resolved job was
+// queued: the firing job may have been sent after that.
+func (w *Worker) replyTo(job store.Job) int {
+	for _, ref := range job.Alerts {
+		st, ok, err := w.opts.Store.FiringMessage(ref)
+		if err == nil && ok {
+			return st.MessageID
+		}
+	}
+	return 0
+}
+
+// edit replaces the text of every firing message of the job's alerts. Edits
+// are idempotent ("not modified" is success), so a retry redoes them all.
+func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) {
+	type msg struct {
+		chat string
+		id   int
+	}
+	done := map[msg]bool{}
+	var sent []store.Sent
+	for _, ref := range job.Alerts {
+		st, ok, err := w.opts.Store.FiringMessage(ref)
+		if err != nil {
+			return nil, err
+		}
+		m := msg{st.ChatID, st.MessageID}
+		if !ok || done[m] {
+			continue
+		}
+		done[m] = true
+		chat, err := w.opts.Store.ChatFor(st.ChatID)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, job.Text); err != nil {
+			return nil, err
+		}
+		sent = append(sent, store.Sent{ChatID: chat, MessageID: st.MessageID, Text: job.Text})
+	}
+	return sent, nil
+}
+
+// failed decides between migrate-and-resend, retry later and dead letter.
+func (w *Worker) failed(job store.Job, err error, now time.Time) {
+	var te *telegram.Error
+	if !errors.As(err, &te) {
+		te = &telegram.Error{Retry: true, Reason: telegram.ReasonNetwork, Description: err.Error()}
+	}
+	log := w.opts.Logger.With("job", job.ID, "kind", job.Kind, "chat", job.ChatID, "reason", te.Reason, "err", err)
+	switch {
+	case te.Reason == telegram.ReasonChatMigrated && te.MigrateTo != "":
+		from, _ := w.opts.Store.ChatFor(job.ChatID)
+		if err := w.opts.Store.SetMigration(from, te.MigrateTo); err != nil {
+			log.Error("recording chat migration", "store_err", err)
+			w.backoff(job, 0, now)
+			return
+		}
+		log.Warn("chat was upgraded to a supergroup, sending there from now on; update the configuration",
+			"migrate_to", te.MigrateTo)
+		w.metrics.retries.Inc()
+	case te.Retry:
+		d := w.backoff(job, te.RetryAfter, now)
+		w.metrics.retries.Inc()
+		log.Warn("telegram send failed, will retry", "in", d)
+	default:
+		w.metrics.failed.WithLabelValues(te.Reason).Inc()
+		if err := w.opts.Store.DeadLetter(job, te.Reason, err, now); err != nil {
+			log.Error("dead-lettering job", "store_err", err)
+			return
+		}
+		delete(w.retry, job.ID)
+		log.Error("telegram refused the message permanently, kept as dead letter")
+	}
+}
+
+// backoff schedules the next attempt: Telegram's retry_after when given,
+// else exponential from MinBackoff to MaxBackoff.
+func (w *Worker) backoff(job store.Job, retryAfter time.Duration, now time.Time) time.Duration {
+	r := w.retry[job.ID]
+	d := retryAfter
+	if d <= 0 {
+		d = w.opts.MinBackoff << min(r.attempts, 20)
+		d = min(d, w.opts.MaxBackoff)
+	}
+	r.attempts++
+	r.notBefore = now.Add(d)
+	w.retry[job.ID] = r
+	return d
+}

@@ -1,0 +1,156 @@
+// Package delivery sends queued jobs from the store to Telegram: paced
+// within Telegram's flood limits, in order per chat, retried while Telegram
+// is down or rate limiting, dead-lettered when Telegram refuses for good.
+package delivery
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+)
+
+// Sender is the part of *telegram.Client the worker uses; errors should be
+// *telegram.Error (anything else is retried as a network error).
+type Sender interface {
+	Send(ctx context.Context, m telegram.Message) (int, error)
+	Edit(ctx context.Context, chatID string, messageID int, text string) error
+}
+
+// Options configure a Worker.
+type Options struct {
+	Store      *store.Store
+	Sender     Sender
+	Limits     Limits // zero value: no pacing; use DefaultLimits()
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// MinBackoff and MaxBackoff bound the exponential backoff after 5xx and
+	// network errors (defaults 1s and 5m).
+	MinBackoff, MaxBackoff time.Duration
+	// SendTimeout bounds one Telegram call (default 30s). A call in flight
+	// when the worker is stopped still runs to completion within it.
+	SendTimeout time.Duration
+	// Scan is how many queued jobs one scheduling pass looks at (default 1000).
+	Scan int
+}
+
+// Worker is the single sender goroutine. Sending from one goroutine keeps
+// per-chat order trivially and is far above what the flood limits allow.
+type Worker struct {
+	opts    Options
+	lim     *limiter
+	wake    chan struct{}
+	retry   map[uint64]retryState // in memory: after a restart jobs are tried at once
+	metrics *metrics
+}
+
+type retryState struct {
+	attempts  int
+	notBefore time.Time
+}
+
+// New returns a worker; call Run to start it.
+func New(opts Options) *Worker {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = 30 * time.Second
+	}
+	if opts.Scan <= 0 {
+		opts.Scan = 1000
+	}
+	return &Worker{opts: opts, lim: newLimiter(opts.Limits), wake: make(chan struct{}, 1),
+		retry: map[uint64]retryState{}, metrics: newMetrics(opts.Registerer, opts.Store)}
+}
+
+// Notify wakes the worker after jobs were queued. It never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends until ctx is cancelled. A send in flight when ctx is cancelled
+// finishes (bounded by SendTimeout) and its result is recorded.
+func (w *Worker) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		job, wait, err := w.next(time.Now())
+		if err != nil {
+			w.opts.Logger.Error("reading queue", "err", err)
+			wait = time.Second
+		}
+		if job != nil {
+			w.process(ctx, *job)
+			continue
+		}
+		w.sleep(ctx, wait)
+	}
+	return nil
+}
+
+func (w *Worker) sleep(ctx context.Context, wait time.Duration) {
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-w.wake:
+	case <-timer:
+	}
+}
+
+// next picks the oldest job whose chat is not blocked: by an earlier job of
+// the same chat (order per chat), by a retry delay, or by the flood limits.
+// With no job ready it returns how long to wait (0: until notified).
+func (w *Worker) next(now time.Time) (*store.Job, time.Duration, error) {
+	jobs, err := w.opts.Store.Pending(w.opts.Scan)
+	if err != nil {
+		return nil, 0, err
+	}
+	blocked := map[string]bool{}
+	var wait time.Duration
+	later := func(d time.Duration) {
+		if wait == 0 || d < wait {
+			wait = d
+		}
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		if blocked[j.ChatID] {
+			continue
+		}
+		blocked[j.ChatID] = true
+		if r, ok := w.retry[j.ID]; ok && r.notBefore.After(now) {
+			later(r.notBefore.Sub(now))
+			continue
+		}
+		chat, err := w.opts.Store.ChatFor(j.ChatID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if d := w.lim.reserve(chat, now); d > 0 {
+			later(d)
+			continue
+		}
+		return j, 0, nil
+	}
+	if len(jobs) == w.opts.Scan && wait == 0 {
+		wait = time.Second // more jobs beyond the scan window: look again
+	}
+	return nil, wait, nil
+}

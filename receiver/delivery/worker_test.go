@@ -1,0 +1,251 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
+)
+
+const token = "123456:TEST-token-never-logged"
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	st   *store.Store
+	tg   *telegramtest.Server
+	w    *Worker
+	reg  *prometheus.Registry
+	stop func()
+}
+
+func newEnv(t *testing.T, limits Limits) *env {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := telegramtest.NewServer(t, token)
+	client, err := telegram.New(token, tg.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{st: st, tg: tg, reg: prometheus.NewRegistry()}
+	e.w = New(Options{Store: st, Sender: client, Limits: limits, Registerer: e.reg,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { e.w.Run(ctx) })
+	e.stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(func() { e.stop(); st.Close() })
+	return e
+}
+
+func ref(fp string) store.AlertRef { return store.AlertRef{Route: "r", Fingerprint: fp, StartsAt: t0} }
+
+func (e *env) enqueue(t *testing.T, jobs ...store.Job) {
+	t.Helper()
+	if _, err := e.st.Enqueue(jobs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.w.Notify()
+}
+
+func firing(chat, fp string) store.Job {
+	return store.Job{Kind: store.KindFiring, ChatID: chat, Text: "<b>down</b> " + fp, Alerts: []store.AlertRef{ref(fp)}}
+}
+
+func (e *env) waitQueueEmpty(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s, _ := e.st.Stats(); s.Depth == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s, _ := e.st.Stats()
+	t.Fatalf("queue depth: got %d after 10s, want 0", s.Depth)
+}
+
+func TestFiringResolvedReplyAndEdit(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.enqueue(t, firing("-1", "a"),
+		store.Job{Kind: store.KindResolved, ChatID: "-1", Text: "up a", Alerts: []store.AlertRef{ref("a")}},
+		store.Job{Kind: store.KindEdit, ChatID: "-1", Text: "<s>down</s> a", Alerts: []store.AlertRef{ref("a")}})
+	msgs := e.tg.WaitMessages(t, 2, 5*time.Second)
+	if msgs[1].ReplyTo != msgs[0].MessageID || msgs[1].Text != "up a" {
+		t.Errorf("resolved: got reply to %d text %q, want reply to %d", msgs[1].ReplyTo, msgs[1].Text, msgs[0].MessageID)
+	}
+	edits := e.tg.WaitEdits(t, 1, 5*time.Second)
+	if edits[0].MessageID != msgs[0].MessageID || edits[0].Text != "<s>down</s> a" {
+		t.Errorf("edit: got %+v, want message %d edited", edits[0], msgs[0].MessageID)
+	}
+	e.waitQueueEmpty(t)
+	if got := testutil.ToFloat64(e.w.metrics.sent.WithLabelValues("resolved")); got != 1 {
+		t.Errorf("messages_sent_total{kind=resolved}: got %v, want 1", got)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		n, code, ra int
+		minDelay    time.Duration
+	}{
+		{"429 honours retry_after", 1, 429, 1, time.Second},
+		{"5xx retried with backoff", 3, 502, 0, 20 * time.Millisecond},
+		{"500 retried", 1, 500, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Limits{})
+			e.tg.FailNext(tc.n, tc.code, tc.ra)
+			start := time.Now()
+			e.enqueue(t, firing("42", "a"))
+			msgs := e.tg.WaitMessages(t, 1, 10*time.Second)
+			if el := time.Since(start); el < tc.minDelay {
+				t.Errorf("delivered after %v, want >= %v", el, tc.minDelay)
+			}
+			e.waitQueueEmpty(t)
+			if len(msgs) != 1 {
+				t.Errorf("messages: got %d, want 1", len(msgs))
+			}
+			if got := testutil.ToFloat64(e.w.metrics.retries); got != float64(tc.n) {
+				t.Errorf("retries_total: got %v, want %d", got, tc.n)
+			}
+		})
+	}
+}
+
+func TestPermanentErrorDeadLetters(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.FailNext(1, 403, 0)
+	e.enqueue(t, firing("42", "a"), firing("42", "b"))
+	msgs := e.tg.WaitMessages(t, 1, 5*time.Second)
+	e.waitQueueEmpty(t)
+	if msgs[0].Text != "<b>down</b> b" {
+		t.Errorf("sent: got %q, want the second job", msgs[0].Text)
+	}
+	dl, _ := e.st.DeadLetters()
+	if len(dl) != 1 || dl[0].Reason != telegram.ReasonForbidden {
+		t.Errorf("dead letters: got %+v, want one forbidden", dl)
+	}
+	if got := testutil.ToFloat64(e.w.metrics.failed.WithLabelValues(telegram.ReasonForbidden)); got != 1 {
+		t.Errorf("messages_failed_total{reason=forbidden}: got %v, want 1", got)
+	}
+	if err := testutil.GatherAndCompare(e.reg, stringsReader("# HELP downtime_receiver_dead_letters Jobs Telegram refused permanently, kept in the store.\n# TYPE downtime_receiver_dead_letters gauge\ndowntime_receiver_dead_letters 1\n"), "downtime_receiver_dead_letters"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestChatMigration(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.MigrateChat("-1", "-1001")
+	e.enqueue(t, firing("-1", "a"))
+	e.tg.WaitMessages(t, 1, 5*time.Second)
+	e.enqueue(t, firing("-1", "b"))
+	msgs := e.tg.WaitMessages(t, 2, 5*time.Second)
+	for i, m := range msgs {
+		if m.ChatID != "-1001" {
+			t.Errorf("message %d: got chat %s, want -1001", i, m.ChatID)
+		}
+	}
+	if dl, _ := e.st.DeadLetters(); len(dl) != 0 {
+		t.Errorf("dead letters: got %d, want 0", len(dl))
+	}
+}
+
+func TestOutageDelaysNeverDrops(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.SetDown(true)
+	for i := range 5 {
+		e.enqueue(t, firing("42", fmt.Sprint(i)))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.tg.Messages()); n != 0 {
+		t.Fatalf("messages while down: got %d, want 0", n)
+	}
+	e.tg.SetDown(false)
+	e.waitQueueEmpty(t)
+	msgs := e.tg.Messages()
+	if len(msgs) != 5 {
+		t.Fatalf("messages after outage: got %d, want 5", len(msgs))
+	}
+	for i, m := range msgs {
+		if want := "<b>down</b> " + fmt.Sprint(i); m.Text != want {
+			t.Errorf("message %d: got %q, want %q (order kept)", i, m.Text, want)
+		}
+	}
+}
+
+// Jobs for several chats with Telegram's limits: the fake never answers 429.
+func TestPacingWithinLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes ~4s")
+	}
+	e := newEnv(t, DefaultLimits())
+	var jobs []store.Job
+	for i := range 5 {
+		for _, chat := range []string{"1", "2", "-3", "-4"} {
+			jobs = append(jobs, firing(chat, fmt.Sprint(chat, i)))
+		}
+	}
+	e.enqueue(t, jobs...)
+	e.tg.WaitMessages(t, len(jobs), 15*time.Second)
+	if n := e.tg.TooManyRequests(); n != 0 {
+		t.Errorf("429 answers: got %d, want 0", n)
+	}
+}
+
+// Stopping the worker while a send is in flight lets it finish and be recorded.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &slowSender{started: make(chan struct{}), release: make(chan struct{})}
+	w := New(Options{Store: st, Sender: s})
+	if _, err := st.Enqueue([]store.Job{firing("1", "a"), firing("1", "b")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	<-s.started
+	cancel()
+	close(s.release)
+	<-done
+	jobs, _ := st.Pending(0)
+	if len(jobs) != 1 || jobs[0].Text != "<b>down</b> b" {
+		t.Errorf("queue after shutdown: got %d jobs, want only job b left", len(jobs))
+	}
+	if fm, ok, _ := st.FiringMessage(ref("a")); !ok || fm.MessageID != 7 {
+		t.Errorf("in-flight job a: got %+v %v, want message 7 recorded", fm, ok)
+	}
+}
+
+type slowSender struct {
+	started, release chan struct{}
+	once             sync.Once
+}
+
+func (s *slowSender) Send(ctx context.Context, _ telegram.Message) (int, error) {
+	s.once.Do(func() { close(s.started) })
+	select {
+	case <-s.release:
+		return 7, ctx.Err()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (s *slowSender) Edit(context.Context, string, int, string) error { return nil }
