@@ -26,10 +26,11 @@ type openTag struct {
 // plain text and its entities, or the error Telegram gives, in its wording
 // ("Unsupported start tag \"x\" at byte offset 3", ...).
 //
-// It follows tdlib's parser (MessageEntity.cpp, parse_html), with one
-// deliberate difference: tdlib keeps a '&' that starts no entity as text,
-// although the Bot API documentation requires "&amp;". The fake rejects it,
-// so that a renderer that forgets to escape is caught in tests.
+// It follows tdlib's parser (td/telegram/MessageEntity.cpp, parse_html),
+// stricter in one respect: tdlib keeps a '&' that starts no known character
+// reference as text and accepts a reference without its ';', although the
+// Bot API documentation requires "&amp;". The fake rejects both, so that a
+// renderer that forgets to escape is caught in tests.
 func ParseHTML(text string) (plain string, entities []Entity, err error) {
 	p := htmlParser{text: text}
 	return p.parse()
@@ -123,13 +124,8 @@ func (p *htmlParser) startTag() error {
 		return err
 	}
 	p.i++ // '>'
-	switch {
-	case name == "span" && arg != "spoiler":
+	if name == "span" && arg != "spoiler" {
 		return parseErrorf("Tag \"span\" must have class \"tg-spoiler\" at byte offset %d", begin)
-	case name == "tg-emoji":
-		if _, err := strconv.ParseInt(arg, 10, 64); err != nil {
-			return parseErrorf("Invalid custom emoji identifier specified")
-		}
 	}
 	p.nested = append(p.nested, openTag{name: name, arg: arg, expandable: expandable, utf16Offset: p.utf16})
 	return nil
@@ -239,7 +235,7 @@ func (p *htmlParser) endTag() error {
 	for !isSpace(p.at(p.i)) && p.at(p.i) != '>' {
 		p.i++
 	}
-	name := p.text[begin+2 : p.i]
+	name := strings.ToLower(p.text[begin+2 : p.i])
 	for p.i < len(p.text) && isSpace(p.at(p.i)) {
 		p.i++
 	}
@@ -255,9 +251,14 @@ func (p *htmlParser) endTag() error {
 	if open.name == "span" {
 		open.arg = "" // the class, already checked
 	}
-	if length := p.utf16 - open.utf16Offset; length > 0 {
-		p.ents = append(p.ents, Entity{Type: entityType(open.name, open.expandable), Offset: open.utf16Offset, Length: length, Arg: open.arg})
+	length := p.utf16 - open.utf16Offset
+	if length == 0 {
+		return nil // empty entities are dropped, unchecked
 	}
+	if id, err := strconv.ParseInt(open.arg, 10, 64); open.name == "tg-emoji" && (err != nil || id == 0) {
+		return parseErrorf("Invalid custom emoji identifier specified")
+	}
+	p.ents = append(p.ents, Entity{Type: entityType(open.name, open.expandable), Offset: open.utf16Offset, Length: length, Arg: open.arg})
 	return nil
 }
 

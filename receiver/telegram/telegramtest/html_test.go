@@ -3,6 +3,7 @@ package telegramtest
 import (
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 func TestParseHTMLValid(t *testing.T) {
@@ -22,7 +23,9 @@ func TestParseHTMLValid(t *testing.T) {
 		{"<blockquote>q</blockquote><blockquote expandable>e</blockquote>", "qe", []Entity{{"blockquote", 0, 1, ""}, {"expandable_blockquote", 1, 1, ""}}},
 		{`<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>`, "👍", []Entity{{"custom_emoji", 0, 2, "5368324170671202286"}}},
 		{"<b>a <i>b</i></b>", "a b", []Entity{{"italic", 2, 1, ""}, {"bold", 0, 3, ""}}},
-		{"<B>upper</b>", "upper", []Entity{{"bold", 0, 5, ""}}}, // start tags are case-insensitive
+		{"<B>upper</b>", "upper", []Entity{{"bold", 0, 5, ""}}}, // tag names are case-insensitive
+		{"<B>upper</B>", "upper", []Entity{{"bold", 0, 5, ""}}},
+		{"<tg-emoji></tg-emoji>x", "x", nil}, // empty: dropped before the id is checked
 		{"&lt;none&gt; &amp; &quot;q&quot; &#39;s &#x1F600; &#34;", `<none> & "q" 's 😀 "`, nil},
 		{"a > b", "a > b", nil},
 		{"<b>x</>", "x", []Entity{{"bold", 0, 1, ""}}},
@@ -55,7 +58,8 @@ func TestParseHTMLInvalid(t *testing.T) {
 		{"a <b>b", `Can't find end tag corresponding to start tag "b"`},
 		{"<b><i>x</b></i>", `Unmatched end tag at byte offset 7, expected "</i>", found "</b>"`},
 		{"x</b>", "Unexpected end tag at byte offset 1"},
-		{"<B>upper</B>", `Unmatched end tag at byte offset 8, expected "</b>", found "</B>"`},
+		{"<b>upper</I>", `Unmatched end tag at byte offset 8, expected "</b>", found "</i>"`},
+		{`<tg-emoji emoji-id="0">x</tg-emoji>`, "Invalid custom emoji identifier specified"},
 		{"<div>x</div>", `Unsupported start tag "div" at byte offset 0`},
 		{"<br>", `Unsupported start tag "br" at byte offset 0`},
 		{"job=<none>", `Unsupported start tag "none" at byte offset 4`},
@@ -127,4 +131,24 @@ func TestParseText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseHTML checks that the parser never panics and that entities stay
+// inside the text.
+func FuzzParseHTML(f *testing.F) {
+	for _, s := range []string{"<b>x</b>", "a &amp; b", `<a href="x">y</a>`, "<b><i>x</b>", "&#x1F600;", "<", "&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		plain, ents, err := ParseHTML(s)
+		if err != nil {
+			return
+		}
+		n := len(utf16.Encode([]rune(plain)))
+		for _, e := range ents {
+			if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > n {
+				t.Errorf("entity %+v outside text of %d code units", e, n)
+			}
+		}
+	})
 }
