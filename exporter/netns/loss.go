@@ -41,6 +41,9 @@ func (n *NS) SetLoss(t testing.TB, percent int) {
 }
 `, lossTable, cond)
 	}
+	n.mu.Lock()
+	n.nft = true
+	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := n.Command(ctx, "nft", "-f", "-")

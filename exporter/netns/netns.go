@@ -10,6 +10,23 @@
 // All of it needs root, iproute2 and (for SetLoss) nft. Call Require first: it
 // skips the test with the reason when they are missing, and fails it instead
 // when the environment variable CI is "true", so CI never silently skips.
+//
+// A typical exporter test:
+//
+//	func TestDown(t *testing.T) {
+//		netns.Require(t, "nft")
+//		prober, host := netns.New(t), netns.New(t)
+//		link := netns.Connect(t, prober, host)
+//		host.EchoResponder(t, 20*time.Millisecond) // optional: fixed RTT
+//		host.SetLoss(t, 30)                         // optional: 30 % loss
+//		// Create the ICMP socket inside prober, then ping link.AddrB:
+//		err := prober.Do(func() error { return engine.Open() })
+//		...
+//		link.Down(t) // the host disappears; link.Up(t) brings it back
+//	}
+//
+// Names start with "dt-" and carry the test process's pid, so namespaces
+// left by a killed test binary are removed by the next New.
 package netns
 
 import (
@@ -82,6 +99,7 @@ type NS struct {
 
 	mu      sync.Mutex
 	subnets map[[4]byte]bool // network addresses of the /30s on links of n
+	nft     bool             // SetLoss ran: cleanup flushes the ruleset
 }
 
 // New creates a namespace with a unique name "dt-<random hex>-<pid>" and lo
@@ -122,13 +140,14 @@ func removeStale(t testing.TB) {
 	if err != nil {
 		return // no namespaces yet
 	}
+	self := os.Getpid()
 	for _, e := range entries {
 		name := e.Name()
 		pid, ok := ownerPid(name)
-		if !ok || processAlive(pid) {
+		if !ok || pid == self || processAlive(pid) {
 			continue
 		}
-		stale := &NS{Name: name}
+		stale := &NS{Name: name, nft: true}
 		if err := stale.destroy(); err != nil {
 			t.Logf("remove stale namespace %s: %v", name, err)
 		} else {
@@ -170,7 +189,12 @@ func (n *NS) destroy() error {
 	}
 	// The ruleset dies with the namespace anyway; flushing first means
 	// nothing keeps filtering if a socket keeps the namespace alive.
-	if _, err := exec.LookPath("nft"); err == nil {
+	// Skipped when SetLoss never ran: an exec of nft per namespace adds up
+	// in tests with hundreds of them.
+	n.mu.Lock()
+	nft := n.nft
+	n.mu.Unlock()
+	if nft {
 		if err := run("ip", "netns", "exec", n.Name, "nft", "flush", "ruleset"); err != nil {
 			errs = append(errs, err)
 		}
@@ -213,17 +237,36 @@ func (n *NS) killAll() error {
 // fn runs on its own goroutine. If switching the thread back fails, that
 // thread is left locked so the runtime throws it away instead of reusing it
 // in the wrong namespace.
+//
+// A panic in fn is re-raised in the caller's goroutine, so that it fails the
+// calling test like any other panic.
 func (n *NS) Do(fn func() error) error {
-	errc := make(chan error, 1)
+	type result struct {
+		err      error
+		panicked bool
+		value    any
+	}
+	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
+		defer func() {
+			// A panic skipped the switch back: the thread stays locked
+			// and dies with this goroutine.
+			if v := recover(); v != nil {
+				done <- result{panicked: true, value: v}
+			}
+		}()
 		restored, err := n.doLocked(fn)
 		if restored {
 			runtime.UnlockOSThread()
 		}
-		errc <- err
+		done <- result{err: err}
 	}()
-	return <-errc
+	r := <-done
+	if r.panicked {
+		panic(fmt.Sprintf("netns %s: panic in Do: %v", n.Name, r.value))
+	}
+	return r.err
 }
 
 // doLocked switches the current (locked) thread into n, runs fn and switches

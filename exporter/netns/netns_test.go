@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,6 +174,18 @@ func TestDo(t *testing.T) {
 	}
 }
 
+func TestDoPanic(t *testing.T) {
+	Require(t)
+	n := newNS(t)
+	defer func() {
+		v := recover()
+		if v == nil || !strings.Contains(fmt.Sprint(v), "boom") {
+			t.Errorf("got recovered %v, want the panic from fn", v)
+		}
+	}()
+	_ = n.Do(func() error { panic("boom") })
+}
+
 func TestSysctl(t *testing.T) {
 	Require(t)
 	n := newNS(t)
@@ -265,6 +278,22 @@ func TestSetLoss(t *testing.T) {
 				t.Errorf("got %d/200 replies, want %d..%d", got, tt.min, tt.max)
 			}
 		})
+	}
+}
+
+func TestSetLossWithEchoResponder(t *testing.T) {
+	Require(t, "nft")
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	b.EchoResponder(t, time.Millisecond)
+	p := newPinger(t, a)
+	b.SetLoss(t, 100)
+	if got := p.ping(t, l.AddrB, 2, 200*time.Millisecond); got != 0 {
+		t.Errorf("got %d/2 replies at 100%% loss, want 0", got)
+	}
+	b.SetLoss(t, 0)
+	if got := p.ping(t, l.AddrB, 2, time.Second); got != 2 {
+		t.Errorf("got %d/2 replies at 0%% loss, want 2", got)
 	}
 }
 
@@ -394,7 +423,67 @@ func TestListenAndHTTPClient(t *testing.T) {
 	}
 }
 
-func TestRequireUnderCI(t *testing.T) {
+// TestRequireAsNonRoot runs this test binary as user nobody: Require must
+// skip with the reason, and fail instead under CI=true.
+func TestRequireAsNonRoot(t *testing.T) {
+	if os.Getenv("DT_NETNS_CHILD") == "1" {
+		Require(t)
+		t.Fatal("got past Require as non-root, want skip or fail")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: needs root to switch to user nobody")
+	}
+	bin := copyExecutable(t)
+	tests := []struct {
+		ci       string
+		wantFail bool
+		wantText string
+	}{
+		{"", false, "--- SKIP"},
+		{"true", true, "CI=true but namespace tests cannot run"},
+	}
+	for _, tt := range tests {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			cmd := exec.Command(bin, "-test.run", "^TestRequireAsNonRoot$", "-test.v")
+			cmd.Env = []string{"DT_NETNS_CHILD=1", "CI=" + tt.ci, "PATH=" + os.Getenv("PATH")}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+			out, err := cmd.CombinedOutput()
+			if failed := err != nil; failed != tt.wantFail {
+				t.Errorf("got failed=%v (%v), want %v; output:\n%s", failed, err, tt.wantFail, out)
+			}
+			for _, want := range []string{tt.wantText, "need root"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("got output without %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// copyExecutable copies the test binary to a directory user nobody can read
+// (go test builds it in a private one).
+func copyExecutable(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "netns-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "netns.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func TestAvailable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		if err := Available(); err != nil {
 			t.Errorf("got Available() = %v as root, want nil", err)
