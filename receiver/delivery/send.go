@@ -2,8 +2,11 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/prometheus/alertmanager/template"
 
 	"github.com/downtime-detector/downtime/receiver/store"
 	"github.com/downtime-detector/downtime/receiver/telegram"
@@ -96,12 +99,44 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, job.Text); err != nil {
+		text := w.editText(job, st)
+		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, text); err != nil {
 			return nil, err
 		}
-		sent = append(sent, store.Sent{ChatID: chat, MessageID: st.MessageID, Text: job.Text})
+		sent = append(sent, store.Sent{ChatID: chat, MessageID: st.MessageID, Text: text})
 	}
 	return sent, nil
+}
+
+// editText re-renders the whole firing message from the latest state of
+// every alert it shows (some may still be firing); job.Text, rendered when
+// the job was queued from the resolved alerts only, is the fallback.
+func (w *Worker) editText(job store.Job, firing store.AlertState) string {
+	if w.opts.EditText == nil || len(firing.MessageAlerts) == 0 {
+		return job.Text
+	}
+	states, err := w.opts.Store.AlertStates(firing.MessageAlerts)
+	if err != nil {
+		w.opts.Logger.Error("reading alerts of the firing message", "job", job.ID, "err", err)
+		return job.Text
+	}
+	alerts := make([]template.Alert, 0, len(states))
+	for _, st := range states {
+		var a template.Alert
+		if len(st.Alert) == 0 || json.Unmarshal(st.Alert, &a) != nil {
+			continue
+		}
+		alerts = append(alerts, a)
+	}
+	if len(alerts) == 0 {
+		return job.Text
+	}
+	text, err := w.opts.EditText(job, alerts)
+	if err != nil {
+		w.opts.Logger.Error("rendering the edited firing message", "job", job.ID, "err", err)
+		return job.Text
+	}
+	return text
 }
 
 // failed decides between migrate-and-resend, retry later and dead letter.

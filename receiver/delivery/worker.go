@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/receiver/store"
@@ -34,6 +35,9 @@ type Options struct {
 	// SendTimeout bounds one Telegram call (default 30s). A call in flight
 	// when the worker is stopped still runs to completion within it.
 	SendTimeout time.Duration
+	// EditText renders the edited firing message from all the alerts it
+	// shows, at their latest state (nil: use the job's text).
+	EditText func(job store.Job, alerts []template.Alert) (string, error)
 	// Scan is how many queued jobs one scheduling pass looks at (default 1000).
 	Scan int
 }

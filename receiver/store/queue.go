@@ -67,6 +67,7 @@ func recordSent(tx *Tx, job Job, sent []Sent, now time.Time) error {
 			switch {
 			case job.Kind == KindFiring && st.MessageID == 0:
 				st.ChatID, st.MessageID, st.Text = m.ChatID, m.MessageID, m.Text
+				st.MessageAlerts = job.Alerts
 			case job.Kind == KindEdit && st.MessageID == m.MessageID:
 				st.ChatID, st.Text = m.ChatID, m.Text
 			}
@@ -89,6 +90,21 @@ func (s *Store) FiringMessage(ref AlertRef) (AlertState, bool, error) {
 		return err
 	})
 	return st, ok && st.MessageID != 0, err
+}
+
+// AlertStates returns the states of refs (zero values for unknown ones).
+func (s *Store) AlertStates(refs []AlertRef) ([]AlertState, error) {
+	out := make([]AlertState, len(refs))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAlerts)
+		for i, r := range refs {
+			if _, err := getJSON(b, []byte(r.Key()), &out[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeadLetter moves a job from the queue to the dead letters in one transaction.

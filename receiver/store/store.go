@@ -79,7 +79,12 @@ type AlertState struct {
 	ChatID    string    `json:"chatID,omitempty"`   // where the firing message was sent
 	MessageID int       `json:"messageID,omitempty"`
 	Text      string    `json:"text,omitempty"` // current text of the firing message
-	Updated   time.Time `json:"updated"`
+	// MessageAlerts are the alerts shown in the firing message, so an edit
+	// can re-render all of them when one resolves.
+	MessageAlerts []AlertRef `json:"messageAlerts,omitempty"`
+	// Alert is the latest Alertmanager alert seen (JSON of template.Alert).
+	Alert   json.RawMessage `json:"alert,omitempty"`
+	Updated time.Time       `json:"updated"`
 }
 
 // DeadLetter is a job Telegram refused permanently.

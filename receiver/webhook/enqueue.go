@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/prometheus/alertmanager/template"
@@ -31,6 +32,11 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 				return err
 			}
 			ps[i] = planned{alert: a, dest: dests[i], dec: Decide(a, st, dests[i].Reminders, now)}
+			// The latest alert is kept so that an edit of the firing message
+			// can re-render every alert it shows.
+			if ps[i].dec.State.Alert, err = json.Marshal(a); err != nil {
+				return err
+			}
 			if err := tx.PutAlertState(ref, ps[i].dec.State); err != nil {
 				return err
 			}
@@ -71,7 +77,7 @@ func (h *Handler) jobs(groups []Group) ([]store.Job, error) {
 		for _, p := range parts {
 			j := store.Job{Kind: g.Kind, Route: g.Dest.Route, ChatID: g.Dest.ChatID, ThreadID: g.Dest.ThreadID,
 				Text: p.Text, Reminder: g.Reminder,
-				Silent: g.Kind == store.KindReminder && g.Dest.SilentReminders}
+				Silent: g.Dest.Silent || (g.Kind == store.KindReminder && g.Dest.SilentReminders)}
 			for _, a := range partAlerts(g.Alerts, p.Alerts) {
 				ref := refOf(g.Dest, a)
 				j.Alerts = append(j.Alerts, ref)

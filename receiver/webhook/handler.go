@@ -39,21 +39,57 @@ type Renderer interface {
 	Render(g Group) ([]Part, error)
 }
 
-// Auth is the optional webhook authentication. When any field is set a
-// request must carry matching basic credentials or bearer token.
+// Authenticator checks webhook credentials (config.WebhookAuth fits with a
+// small adapter). Challenges are the WWW-Authenticate values of a 401.
+type Authenticator interface {
+	Enabled() bool
+	Authorized(r *http.Request) bool
+	Challenges() []string
+}
+
+// Auth is a simple Authenticator: when any field is set a request must
+// carry matching basic credentials or the bearer token.
 type Auth struct {
 	Username, Password string
 	BearerToken        string
 }
 
-func (a Auth) enabled() bool { return a.Username != "" || a.Password != "" || a.BearerToken != "" }
+// Enabled reports whether any credential is set.
+func (a Auth) Enabled() bool { return a.Username != "" || a.Password != "" || a.BearerToken != "" }
+
+// Authorized compares in constant time.
+func (a Auth) Authorized(r *http.Request) bool {
+	if a.BearerToken != "" {
+		if tok, ok := bearer(r); ok && equal(tok, a.BearerToken) {
+			return true
+		}
+	}
+	if a.Username != "" || a.Password != "" {
+		if u, p, ok := r.BasicAuth(); ok && equal(u, a.Username) && equal(p, a.Password) {
+			return true
+		}
+	}
+	return false
+}
+
+// Challenges names the accepted schemes.
+func (a Auth) Challenges() []string {
+	var c []string
+	if a.Username != "" || a.Password != "" {
+		c = append(c, `Basic realm="downtime_receiver"`)
+	}
+	if a.BearerToken != "" {
+		c = append(c, `Bearer realm="downtime_receiver"`)
+	}
+	return c
+}
 
 // Options configure a Handler.
 type Options struct {
 	Store      *store.Store
 	Router     Router
 	Renderer   Renderer
-	Auth       Auth
+	Auth       Authenticator // nil: no authentication
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time // clock, injectable for tests
@@ -120,24 +156,11 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (int, error) {
 
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) error {
 	a := h.opts.Auth
-	if !a.enabled() {
+	if a == nil || !a.Enabled() || a.Authorized(r) {
 		return nil
 	}
-	if a.BearerToken != "" {
-		if tok, ok := bearer(r); ok && equal(tok, a.BearerToken) {
-			return nil
-		}
-	}
-	if a.Username != "" || a.Password != "" {
-		if u, p, ok := r.BasicAuth(); ok && equal(u, a.Username) && equal(p, a.Password) {
-			return nil
-		}
-	}
-	if a.Username != "" || a.Password != "" {
-		w.Header().Add("WWW-Authenticate", `Basic realm="downtime_receiver"`)
-	}
-	if a.BearerToken != "" {
-		w.Header().Add("WWW-Authenticate", `Bearer realm="downtime_receiver"`)
+	for _, c := range a.Challenges() {
+		w.Header().Add("WWW-Authenticate", c)
 	}
 	return &RequestError{Code: http.StatusUnauthorized, Reason: ReasonUnauthorized, Msg: "missing or wrong credentials"}
 }

@@ -15,8 +15,15 @@ type Destination struct {
 	Route           string
 	ChatID          string
 	ThreadID        int
-	Reminders       []time.Duration // ascending downtime thresholds; the last one is the final reminder
+	Reminders       Schedule
+	Silent          bool // every message without notification sound
 	SilentReminders bool
+}
+
+// Schedule is when reminders are due.
+type Schedule struct {
+	After []time.Duration // ascending downtimes at which reminder 1..n is due
+	Final bool            // the last reminder says "no more reminders until it recovers"
 }
 
 // Decision is what one alert needs now.
@@ -37,20 +44,20 @@ type Decision struct {
 //   - resolved, not yet notified: a resolved reply, plus an edit of the firing
 //     message when one was queued;
 //   - anything else (a repeat, a stale firing after resolved): nothing.
-func Decide(a template.Alert, st store.AlertState, reminders []time.Duration, now time.Time) Decision {
+func Decide(a template.Alert, st store.AlertState, sched Schedule, now time.Time) Decision {
 	d := Decision{State: st}
 	d.State.Updated = now
 	if st.Resolved {
 		return d
 	}
-	passed := thresholdsPassed(reminders, now.Sub(a.StartsAt))
+	passed := thresholdsPassed(sched.After, now.Sub(a.StartsAt))
 	switch {
 	case a.Status == "resolved":
 		d.Kind, d.Edit, d.State.Resolved = store.KindResolved, st.Firing, true
 	case !st.Firing:
 		d.Kind, d.State.Firing, d.State.Reminder = store.KindFiring, true, passed
 	case passed > st.Reminder:
-		d.Kind, d.Reminder, d.Final = store.KindReminder, passed, passed == len(reminders)
+		d.Kind, d.Reminder, d.Final = store.KindReminder, passed, sched.Final && passed == len(sched.After)
 		d.State.Reminder = passed
 	}
 	return d

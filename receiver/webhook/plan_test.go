@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 var (
 	t0        = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	reminders = []time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour}
+	reminders = Schedule{After: []time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour}, Final: true}
 )
 
 func alert(status string, fp string) template.Alert {
@@ -52,7 +53,7 @@ func TestDecide(t *testing.T) {
 				t.Errorf("got kind %q reminder %d final %v edit %v, want %q %d %v %v",
 					d.Kind, d.Reminder, d.Final, d.Edit, tc.wantKind, tc.wantReminder, tc.wantFinal, tc.wantEdit)
 			}
-			if d.State != tc.wantState {
+			if !reflect.DeepEqual(d.State, tc.wantState) {
 				t.Errorf("state: got %+v, want %+v", d.State, tc.wantState)
 			}
 		})
