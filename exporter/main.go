@@ -1,0 +1,85 @@
+// Command downtime_exporter pings hosts continuously and exposes, per host,
+// whether it answers, how fast, and how much is lost, for Prometheus.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+const program = "downtime_exporter"
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	o.reload = reload
+	if err := run(ctx, o); err != nil {
+		o.logger.Error("exiting", "err", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags turns the command line into options (see CONTRACTS.md for the
+// flags, which deploy/ and the end-to-end test rely on).
+func parseFlags(args []string) (options, error) {
+	app := kingpin.New(program, "Pings hosts continuously and exposes reachability, round-trip time and loss as Prometheus metrics.")
+	var o options
+	var privileged bool
+	app.Flag("config.file", "YAML file with targets (see README). Reloaded on SIGHUP and POST /-/reload.").StringVar(&o.configFile)
+	app.Flag("config.check", "Validate the configuration and the targets given as arguments, then exit.").BoolVar(&o.configCheck)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	o.web = kingpinflag.AddFlags(app, ":9426")
+	interval := app.Flag("ping.interval", "Default interval between echo requests to a target.").Default("1s").Duration()
+	timeout := app.Flag("ping.timeout", "Default time to wait for a reply; a later reply counts as lost (and late).").Default("1s").Duration()
+	size := app.Flag("ping.size", "Default ICMP payload size in bytes.").Default("56").Int()
+	app.Flag("ping.privileged", "Use raw ICMP sockets (root or CAP_NET_RAW); --no-ping.privileged uses ICMP datagram sockets (net.ipv4.ping_group_range).").Default("true").BoolVar(&privileged)
+	app.Flag("ping.resolve-interval", "How often to re-resolve host names (also sooner when a target stops answering).").Default("5m").DurationVar(&o.resolveInterval)
+	app.Flag("ping.engine", "Probing engine: shared (one socket per IP family for all targets) or pro-bing (one pinger per target).").Default(prober.EngineShared).EnumVar(&o.engine, prober.EngineShared, prober.EngineProBing)
+	app.Arg("target", "Hosts (names or IP addresses) to ping, in addition to those in --config.file.").StringsVar(&o.args)
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+	app.Version(version.Print(program))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		return o, err
+	}
+	o.logger = promslog.New(logCfg)
+	o.mode = prober.Privileged
+	if !privileged {
+		o.mode = prober.Unprivileged
+	}
+	o.defaults = config.DefaultDefaults
+	o.defaults.Interval = config.Duration(*interval)
+	o.defaults.Timeout = config.Duration(*timeout)
+	o.defaults.Size = *size
+	return o, nil
+}

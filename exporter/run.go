@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/downtime-detector/downtime/exporter/collector"
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+// shutdownTimeout bounds how long in-flight scrapes may take at exit.
+const shutdownTimeout = 5 * time.Second
+
+// options is everything run needs; main fills it from flags, tests directly.
+type options struct {
+	configFile      string
+	args            []string // targets given as arguments
+	defaults        config.Defaults
+	configCheck     bool
+	web             *web.FlagConfig
+	telemetryPath   string
+	mode            prober.Mode
+	engine          string
+	resolveInterval time.Duration
+	logger          *slog.Logger
+	reload          <-chan struct{} // one value per SIGHUP
+
+	// Hooks for tests; zero values mean the real thing.
+	listeners   []net.Listener                              // serve on these instead of --web.listen-address
+	newEngine   func(prober.Options) (prober.Engine, error) // e.g. inside a network namespace
+	resolver    Resolver
+	resolveTick time.Duration // how often the resolver looks for due names
+	now         func() time.Time
+}
+
+// exporter is the running application: config, engine, metrics, server.
+type exporter struct {
+	o        options
+	reg      *prometheus.Registry
+	targets  *manager
+	reloadMu sync.Mutex
+	reloadOK prometheus.Gauge
+	reloadTS prometheus.Gauge
+}
+
+// run validates the configuration, starts probing and serves HTTP until ctx
+// is cancelled, then shuts down gracefully.
+func run(ctx context.Context, o options) error {
+	o = o.withDefaults()
+	cfg, err := config.Load(o.configFile, o.defaults, o.args)
+	if err != nil {
+		return err
+	}
+	if o.configCheck {
+		o.logger.Info("configuration is valid", "targets", len(cfg.Targets))
+		return nil
+	}
+	e := &exporter{o: o, reg: prometheus.NewRegistry()}
+	e.registerSelfMetrics()
+	eng, err := o.newEngine(prober.Options{Mode: o.mode, Engine: o.engine, Logger: o.logger, Registerer: e.reg})
+	if err != nil {
+		return fmt.Errorf("start %s prober: %w", o.mode, err)
+	}
+	defer eng.Close()
+	col := collector.New(o.now)
+	e.reg.MustRegister(col)
+	e.targets = newManager(eng, col, o, e.reg)
+	e.targets.apply(cfg)
+	e.reloadOK.Set(1)
+	e.reloadTS.SetToCurrentTime()
+	o.logger.Info("started", "targets", len(cfg.Targets), "mode", o.mode.String(), "engine", o.engine, "version", version.Info())
+
+	var wg sync.WaitGroup
+	rctx, stopResolver := context.WithCancel(ctx)
+	wg.Go(func() { e.targets.resolveLoop(rctx) })
+	defer func() { stopResolver(); wg.Wait() }()
+	return e.serve(ctx)
+}
+
+func (o options) withDefaults() options {
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.newEngine == nil {
+		o.newEngine = prober.New
+	}
+	if o.resolver == nil {
+		o.resolver = net.DefaultResolver
+	}
+	if o.resolveTick == 0 {
+		o.resolveTick = time.Second
+	}
+	if o.resolveInterval <= 0 {
+		o.resolveInterval = 5 * time.Minute
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.telemetryPath == "" {
+		o.telemetryPath = "/metrics"
+	}
+	if o.engine == "" {
+		o.engine = prober.EngineShared
+	}
+	return o
+}
+
+func (e *exporter) registerSelfMetrics() {
+	e.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "downtime_exporter_config_last_reload_successful",
+		Help: "1 if the last configuration load succeeded, else 0.",
+	})
+	e.reloadTS = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "downtime_exporter_config_last_reload_success_timestamp_seconds",
+		Help: "Unix time of the last successful configuration load.",
+	})
+	e.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(program),
+		e.reloadOK, e.reloadTS,
+	)
+}
+
+// reload loads the configuration again and applies it. On error the running
+// configuration stays.
+func (e *exporter) reload() error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	cfg, err := config.Load(e.o.configFile, e.o.defaults, e.o.args)
+	if err != nil {
+		e.reloadOK.Set(0)
+		e.o.logger.Error("reload failed, keeping the running configuration", "err", err)
+		return err
+	}
+	e.targets.apply(cfg)
+	e.reloadOK.Set(1)
+	e.reloadTS.SetToCurrentTime()
+	e.o.logger.Info("configuration reloaded", "targets", len(cfg.Targets))
+	return nil
+}
+
+// serve runs the HTTP server until ctx is done, reloading on e.o.reload.
+func (e *exporter) serve(ctx context.Context) error {
+	h, err := e.handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		if e.o.listeners != nil {
+			errc <- web.ServeMultiple(e.o.listeners, srv, e.o.web, e.o.logger)
+		} else {
+			errc <- web.ListenAndServe(srv, e.o.web, e.o.logger)
+		}
+	}()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("web server: %w", err)
+		case <-e.o.reload:
+			_ = e.reload() // logged; the gauge tells
+		case <-ctx.Done():
+			e.o.logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			err := srv.Shutdown(sctx)
+			if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+				err = errors.Join(err, serr)
+			}
+			return err
+		}
+	}
+}
+
+// handler routes the metrics, landing page, health and reload endpoints.
+func (e *exporter) handler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(e.o.telemetryPath, promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(e.o.logger.Handler(), slog.LevelError),
+		Registry: e.reg, // promhttp_metric_handler_errors_total
+	}))
+	if e.o.telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Downtime Exporter",
+			Description: "Continuous ICMP probing: reachability, round-trip time and loss per host",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: e.o.telemetryPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	ok := func(text string) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, text) }
+	}
+	mux.HandleFunc("GET /-/healthy", ok("Healthy"))
+	mux.HandleFunc("GET /-/ready", ok("Ready"))
+	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
+		if err := e.reload(); err != nil {
+			http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	})
+	return mux, nil
+}

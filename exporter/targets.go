@@ -1,0 +1,145 @@
+package main
+
+import (
+	"log/slog"
+	"maps"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downtime-detector/downtime/exporter/collector"
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+var _ prober.Observer = (*collector.Target)(nil)
+
+// manager keeps the engine, the collector and the configured targets in
+// step: it applies (re)loaded configurations and follows names' addresses.
+type manager struct {
+	eng     prober.Engine
+	col     *collector.Collector
+	res     Resolver
+	log     *slog.Logger
+	now     func() time.Time
+	every   time.Duration // --ping.resolve-interval
+	tick    time.Duration
+	kick    chan struct{}
+	targets prometheus.Gauge
+
+	mu    sync.Mutex
+	byKey map[string]*target // by config.Target.Host, the engine key
+}
+
+// target is one configured target: its settings, its metrics and, for
+// names, where resolution stands. Fields are guarded by manager.mu.
+type target struct {
+	cfg  config.Target
+	obs  *collector.Target
+	addr netip.Addr // being probed; zero = none
+
+	since      time.Time     // probing of addr started
+	resolvedAt time.Time     // last resolution attempt
+	next       time.Time     // next regular resolution
+	early      time.Duration // wait between early resolutions while silent
+	resolving  bool
+}
+
+func newManager(eng prober.Engine, col *collector.Collector, o options, reg prometheus.Registerer) *manager {
+	m := &manager{
+		eng: eng, col: col, res: o.resolver, log: o.logger, now: o.now,
+		every: o.resolveInterval, tick: o.resolveTick,
+		kick:  make(chan struct{}, 1),
+		byKey: map[string]*target{},
+		targets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "downtime_exporter_targets",
+			Help: "Number of configured targets.",
+		}),
+	}
+	reg.MustRegister(m.targets)
+	return m
+}
+
+// apply makes cfg the running set of targets. Targets whose name, labels
+// and settings are unchanged keep probing and keep their counters; changed
+// settings restart probing with the same counters; changed labels make a new
+// series; removed targets stop and their series vanish.
+func (m *manager) apply(cfg *config.Config) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := make(map[string]*target, len(cfg.Targets))
+	list := make([]*collector.Target, 0, len(cfg.Targets))
+	for _, c := range cfg.Targets {
+		t := m.byKey[c.Host]
+		switch {
+		case t == nil || !maps.Equal(t.cfg.Labels, c.Labels):
+			if t != nil {
+				m.eng.Remove(c.Host)
+			}
+			t = &target{cfg: c, obs: collector.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
+			m.start(t)
+		case !sameSettings(t.cfg, c):
+			m.log.Info("target settings changed, restarting its probes", "target", c.Host)
+			m.eng.Remove(c.Host)
+			familyChanged := t.cfg.IPFamily != c.IPFamily
+			t.cfg = c
+			t.obs.SetInterval(time.Duration(c.Interval))
+			if familyChanged {
+				t.addr = netip.Addr{}
+				t.obs.SetAddr(t.addr)
+			}
+			m.start(t)
+		}
+		next[c.Host] = t
+		list = append(list, t.obs)
+	}
+	for k := range m.byKey {
+		if next[k] == nil {
+			m.eng.Remove(k)
+		}
+	}
+	m.byKey = next
+	m.col.SetTargets(list)
+	m.targets.Set(float64(len(list)))
+	select { // resolve new names now
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// sameSettings compares what the engine and the resolver use.
+func sameSettings(a, b config.Target) bool {
+	return a.Interval == b.Interval && a.Timeout == b.Timeout && a.Size == b.Size &&
+		a.SourceAddr == b.SourceAddr && a.IPFamily == b.IPFamily
+}
+
+// start probes t's address: an IP literal right away, a name once resolved
+// (or its last address again, after a settings change).
+func (m *manager) start(t *target) {
+	if t.cfg.Addr.IsValid() {
+		t.addr = t.cfg.Addr
+		t.obs.SetAddr(t.addr)
+	}
+	if !t.addr.IsValid() {
+		t.next = time.Time{} // due now
+		return
+	}
+	m.probe(t)
+}
+
+// probe (re)starts the engine on t.addr with the same observer.
+func (m *manager) probe(t *target) {
+	t.since = m.now()
+	err := m.eng.Add(t.cfg.Host, prober.Target{
+		Addr:        t.addr,
+		Source:      t.cfg.SourceAddr,
+		Interval:    time.Duration(t.cfg.Interval),
+		Timeout:     time.Duration(t.cfg.Timeout),
+		PayloadSize: t.cfg.Size,
+	}, t.obs)
+	if err != nil {
+		m.log.Error("cannot probe target", "target", t.cfg.Host, "addr", t.addr, "err", err)
+	}
+}
