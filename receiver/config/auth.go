@@ -21,6 +21,7 @@ type WebhookAuth struct {
 	Authorization   *Authorization   `yaml:"authorization,omitempty"`
 
 	bearerFromFile commoncfg.Secret
+	fileLine       int
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -30,6 +31,7 @@ type BasicAuth struct {
 	PasswordFile string           `yaml:"password_file,omitempty"`
 
 	fromFile commoncfg.Secret
+	fileLine int
 }
 
 // Authorization is an Authorization header "<type> <credentials>".
@@ -40,14 +42,16 @@ type Authorization struct {
 	CredentialsFile string           `yaml:"credentials_file,omitempty"`
 
 	fromFile commoncfg.Secret
+	fileLine int
 }
 
 // UnmarshalYAML decodes strictly and validates.
 func (a *WebhookAuth) UnmarshalYAML(node *yaml.Node) error {
 	type plain WebhookAuth
-	if err := decodeStrict(node, (*plain)(a)); err != nil {
+	if err := decodeStrict(node, (*plain)(a), "webhook_auth"); err != nil {
 		return err
 	}
+	a.fileLine = lineOf(node, "bearer_token_file")
 	if a.BearerToken != "" && a.BearerTokenFile != "" {
 		return atLine(node, "webhook_auth: \"bearer_token\" and \"bearer_token_file\" are mutually exclusive")
 	}
@@ -60,9 +64,10 @@ func (a *WebhookAuth) UnmarshalYAML(node *yaml.Node) error {
 // UnmarshalYAML decodes strictly and validates.
 func (b *BasicAuth) UnmarshalYAML(node *yaml.Node) error {
 	type plain BasicAuth
-	if err := decodeStrict(node, (*plain)(b)); err != nil {
+	if err := decodeStrict(node, (*plain)(b), "webhook_auth: basic_auth"); err != nil {
 		return err
 	}
+	b.fileLine = lineOf(node, "password_file")
 	if b.Username == "" {
 		return atLine(node, "webhook_auth: basic_auth: \"username\" is required")
 	}
@@ -79,9 +84,10 @@ func (b *BasicAuth) UnmarshalYAML(node *yaml.Node) error {
 func (z *Authorization) UnmarshalYAML(node *yaml.Node) error {
 	type plain Authorization
 	*z = Authorization{Type: "Bearer"}
-	if err := decodeStrict(node, (*plain)(z)); err != nil {
+	if err := decodeStrict(node, (*plain)(z), "webhook_auth: authorization"); err != nil {
 		return err
 	}
+	z.fileLine = lineOf(node, "credentials_file")
 	if strings.ContainsAny(z.Type, " \t") || strings.EqualFold(z.Type, "basic") {
 		return atLine(field(node, "type"), "webhook_auth: authorization: invalid \"type\" %q (use basic_auth for Basic)", z.Type)
 	}
@@ -96,22 +102,22 @@ func (z *Authorization) UnmarshalYAML(node *yaml.Node) error {
 
 func (a *WebhookAuth) readFiles(dir string) error {
 	var err error
-	read := func(name, field string) commoncfg.Secret {
+	read := func(name, field string, line int) commoncfg.Secret {
 		if name == "" || err != nil {
 			return ""
 		}
 		var s string
 		if s, err = readSecretFile(dir, name); err != nil {
-			err = fmt.Errorf("%q: %w", field, err)
+			err = withLine(line, fmt.Errorf("webhook_auth: %s: %w", field, err))
 		}
 		return commoncfg.Secret(s)
 	}
-	a.bearerFromFile = read(a.BearerTokenFile, "bearer_token_file")
-	if a.BasicAuth != nil {
-		a.BasicAuth.fromFile = read(a.BasicAuth.PasswordFile, "basic_auth.password_file")
+	a.bearerFromFile = read(a.BearerTokenFile, `"bearer_token_file"`, a.fileLine)
+	if b := a.BasicAuth; b != nil {
+		b.fromFile = read(b.PasswordFile, `basic_auth: "password_file"`, b.fileLine)
 	}
-	if a.Authorization != nil {
-		a.Authorization.fromFile = read(a.Authorization.CredentialsFile, "authorization.credentials_file")
+	if z := a.Authorization; z != nil {
+		z.fromFile = read(z.CredentialsFile, `authorization: "credentials_file"`, z.fileLine)
 	}
 	return err
 }

@@ -94,6 +94,7 @@ type Telegram struct {
 	MessageThreadID int `yaml:"message_thread_id,omitempty"`
 
 	fileToken commoncfg.Secret
+	fileLine  int
 }
 
 // Token returns the bot token: bot_token, else the contents of bot_token_file
@@ -259,12 +260,12 @@ func (c *Config) readFiles(dir string) error {
 	if c.Telegram.BotTokenFile != "" {
 		s, err := readSecretFile(dir, c.Telegram.BotTokenFile)
 		if err != nil {
-			return fmt.Errorf("telegram: \"bot_token_file\": %w", err)
+			return withLine(c.Telegram.fileLine, fmt.Errorf("telegram: \"bot_token_file\": %w", err))
 		}
 		c.Telegram.fileToken = commoncfg.Secret(s)
 	}
 	if err := c.WebhookAuth.readFiles(dir); err != nil {
-		return fmt.Errorf("webhook_auth: %w", err)
+		return err
 	}
 	return c.Templates.readFiles(dir)
 }
@@ -293,6 +294,9 @@ func resolvePath(dir, name string) string {
 var chatIDRE = regexp.MustCompile(`^(-?[1-9][0-9]{0,19}|@[A-Za-z][A-Za-z0-9_]{3,31})$`)
 
 func checkChatID(s string) error {
+	if strings.Contains(s, ":") { // a bot token in the wrong place: never echo it
+		return errors.New("invalid chat id (it looks like a bot token): want a number like -1001234567890 or @channelname")
+	}
 	if !chatIDRE.MatchString(s) {
 		return fmt.Errorf("invalid chat id %q: want a number like -1001234567890 or @channelname", s)
 	}

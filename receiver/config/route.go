@@ -45,7 +45,8 @@ type ReminderOverride struct {
 	Silent *bool            `yaml:"silent,omitempty"`
 	Final  *bool            `yaml:"final,omitempty"`
 
-	hasAfter bool
+	hasAfter  bool
+	afterNode *yaml.Node
 }
 
 // Route is the resolved destination of a notification.
@@ -65,7 +66,7 @@ var routeNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // UnmarshalYAML decodes one route strictly and validates it.
 func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 	type plain RouteConfig
-	if err := decodeStrict(node, (*plain)(r)); err != nil {
+	if err := decodeStrict(node, (*plain)(r), fmt.Sprintf("route %q", field(node, "name").Value)); err != nil {
 		return err
 	}
 	if r.Name == "" {
@@ -82,6 +83,11 @@ func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 	}
 	if r.MessageThreadID < 0 {
 		return atLine(field(node, "message_thread_id"), "route %q: \"message_thread_id\" must not be negative", r.Name)
+	}
+	if o := r.Reminders; o != nil && o.hasAfter {
+		if err := checkAfter(o.afterNode, o.After, fmt.Sprintf("route %q: reminders", r.Name)); err != nil {
+			return err
+		}
 	}
 	return r.parseMatchers(field(node, "matchers"))
 }
@@ -108,29 +114,26 @@ func (r *RouteConfig) parseMatchers(node *yaml.Node) error {
 // UnmarshalYAML decodes a route's reminders override strictly.
 func (o *ReminderOverride) UnmarshalYAML(node *yaml.Node) error {
 	type plain ReminderOverride
-	if err := decodeStrict(node, (*plain)(o)); err != nil {
+	if err := decodeStrict(node, (*plain)(o), "reminders"); err != nil {
 		return err
 	}
-	a := field(node, "after")
-	o.hasAfter = a != node
-	if o.hasAfter {
-		return checkAfter(a, o.After)
-	}
+	o.afterNode = field(node, "after")
+	o.hasAfter = o.afterNode != node
 	return nil
 }
 
 // checkAfter checks that a reminder schedule is positive and increasing.
-func checkAfter(node *yaml.Node, after []model.Duration) error {
+func checkAfter(node *yaml.Node, after []model.Duration, section string) error {
 	for i, d := range after {
 		n := node
 		if node.Kind == yaml.SequenceNode && i < len(node.Content) {
 			n = node.Content[i]
 		}
 		if d <= 0 {
-			return atLine(n, "reminders: \"after\" values must be positive, got %s", d)
+			return atLine(n, "%s: \"after\" values must be positive, got %s", section, d)
 		}
 		if i > 0 && d <= after[i-1] {
-			return atLine(n, "reminders: \"after\" must be strictly increasing, got %s after %s", d, after[i-1])
+			return atLine(n, "%s: \"after\" must be strictly increasing, got %s after %s", section, d, after[i-1])
 		}
 	}
 	return nil

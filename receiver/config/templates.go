@@ -27,6 +27,7 @@ type Templates struct {
 	ResolvedEditFile  string `yaml:"resolved_edit_file,omitempty"`
 
 	loaded map[string]string // name -> contents of its *_file
+	lines  map[string]int    // name -> line of its *_file
 }
 
 // pairs returns name -> (inline, file) for every kind.
@@ -43,10 +44,12 @@ func (t *Templates) pairs() map[string][2]*string {
 // UnmarshalYAML decodes strictly and validates.
 func (t *Templates) UnmarshalYAML(node *yaml.Node) error {
 	type plain Templates
-	if err := decodeStrict(node, (*plain)(t)); err != nil {
+	if err := decodeStrict(node, (*plain)(t), "templates"); err != nil {
 		return err
 	}
+	t.lines = map[string]int{}
 	for _, name := range TemplateNames {
+		t.lines[name] = lineOf(node, name+"_file")
 		p := t.pairs()[name]
 		if *p[0] != "" && *p[1] != "" {
 			return atLine(field(node, name), "templates: %q and \"%s_file\" are mutually exclusive", name, name)
@@ -63,7 +66,7 @@ func (t *Templates) readFiles(dir string) error {
 		}
 		b, err := os.ReadFile(resolvePath(dir, file))
 		if err != nil {
-			return fmt.Errorf("templates: \"%s_file\": %w", name, err)
+			return withLine(t.lines[name], fmt.Errorf("templates: \"%s_file\": %w", name, err))
 		}
 		if t.loaded == nil {
 			t.loaded = map[string]string{}

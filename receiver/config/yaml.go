@@ -14,17 +14,31 @@ import (
 // decodeStrict decodes node into v (a pointer to a struct) and rejects keys
 // v does not have. yaml.v3's Node.Decode does not inherit the decoder's
 // KnownFields, so every struct's UnmarshalYAML checks its own keys here.
-func decodeStrict(node *yaml.Node, v any) error {
-	if node.Kind == yaml.MappingNode {
-		known := yamlKeys(reflect.TypeOf(v).Elem())
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			k := node.Content[i]
-			if !known[k.Value] {
-				return atLine(k, "unknown field %q", k.Value)
-			}
+// section names the part of the file in errors.
+func decodeStrict(node *yaml.Node, v any, section string) error {
+	if node.Kind != yaml.MappingNode {
+		return atLine(node, "%s: expected a mapping, got %s", section, kindName(node))
+	}
+	known := yamlKeys(reflect.TypeOf(v).Elem())
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k := node.Content[i]
+		if !known[k.Value] {
+			return atLine(k, "%s: unknown field %q", section, k.Value)
 		}
 	}
 	return cleanYAMLError(node.Decode(v))
+}
+
+func kindName(node *yaml.Node) string {
+	switch node.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", node.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "something else"
 }
 
 func yamlKeys(t reflect.Type) map[string]bool {
@@ -66,6 +80,22 @@ func atLine(node *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("line %d: %w", node.Line, fmt.Errorf(format, args...))
 }
 
+// lineOf returns the line of key's value in a mapping node, 0 if absent.
+func lineOf(node *yaml.Node, key string) int {
+	if f := field(node, key); f != node {
+		return f.Line
+	}
+	return 0
+}
+
+// withLine prefixes err with "line N: " when the line is known.
+func withLine(line int, err error) error {
+	if line > 0 {
+		return fmt.Errorf("line %d: %w", line, err)
+	}
+	return err
+}
+
 // field returns the value node of key in a mapping node, or node itself.
 func field(node *yaml.Node, key string) *yaml.Node {
 	if node.Kind != yaml.MappingNode {
@@ -83,7 +113,7 @@ func field(node *yaml.Node, key string) *yaml.Node {
 func (c *Config) UnmarshalYAML(node *yaml.Node) error {
 	*c = DefaultConfig()
 	type plain Config
-	if err := decodeStrict(node, (*plain)(c)); err != nil {
+	if err := decodeStrict(node, (*plain)(c), "config"); err != nil {
 		return err
 	}
 	loc, err := loadLocation(c.Timezone)
@@ -111,9 +141,10 @@ func checkTimeFormat(layout string) error {
 // UnmarshalYAML decodes strictly and validates the telegram section.
 func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
 	type plain Telegram
-	if err := decodeStrict(node, (*plain)(t)); err != nil {
+	if err := decodeStrict(node, (*plain)(t), "telegram"); err != nil {
 		return err
 	}
+	t.fileLine = lineOf(node, "bot_token_file")
 	if t.BotToken != "" && t.BotTokenFile != "" {
 		return atLine(node, "telegram: \"bot_token\" and \"bot_token_file\" are mutually exclusive")
 	}
@@ -133,8 +164,8 @@ func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
 func (r *Reminders) UnmarshalYAML(node *yaml.Node) error {
 	*r = DefaultReminders()
 	type plain Reminders
-	if err := decodeStrict(node, (*plain)(r)); err != nil {
+	if err := decodeStrict(node, (*plain)(r), "reminders"); err != nil {
 		return err
 	}
-	return checkAfter(field(node, "after"), r.After)
+	return checkAfter(field(node, "after"), r.After, "reminders")
 }
