@@ -308,3 +308,26 @@ func TestClientPrintsNoToken(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowTelegram(t *testing.T) {
+	s := telegramtest.NewServer(t, token)
+	s.SetDelay(300 * time.Millisecond)
+	c := newClient(t, s.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Send(ctx, telegram.Message{ChatID: "1", Text: "x"})
+	checkError(t, err, telegram.ReasonNetwork, true)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want errors.Is context.DeadlineExceeded", err)
+	}
+	start := time.Now()
+	if _, err := c.Send(context.Background(), telegram.Message{ChatID: "1", Text: "x"}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("got an answer after %s, want >= 300ms", d)
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("got %d messages, want 1 (the abandoned one is not delivered)", n)
+	}
+}

@@ -32,8 +32,15 @@ const badGateway = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<bo
 // ServeHTTP answers /bot<token>/<method> like the Bot API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	down, unreachable := s.down, s.unreachable
+	down, unreachable, delay := s.down, s.unreachable, s.delay
 	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch {
 	case unreachable:
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {

@@ -8,6 +8,7 @@ package telegramtest
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type Server struct {
 	changed     chan struct{} // closed and replaced whenever messages or edits change
 	down        bool
 	unreachable bool
+	delay       time.Duration
 	fail        failure
 	migrated    map[string]string
 	allowed     map[string]bool // nil: every chat exists
@@ -94,9 +96,9 @@ func NewServer(t testing.TB, token string) *Server {
 // namespace). The caller closes it with Close.
 func NewServerOn(l net.Listener, token string) *Server {
 	s := newServer(token)
-	s.srv = httptest.NewUnstartedServer(s)
-	s.srv.Listener.Close()
-	s.srv.Listener = l
+	// Not NewUnstartedServer: it would first bind 127.0.0.1, which may not
+	// exist where l lives.
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s}}
 	s.srv.Start()
 	s.URL = s.srv.URL
 	return s
@@ -131,6 +133,14 @@ func (s *Server) SetUnreachable(unreachable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unreachable = unreachable
+}
+
+// SetDelay makes every answer wait d first (a slow Telegram), so tests can
+// catch a send in flight, e.g. during a graceful shutdown.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // FailNext makes the next n sendMessage/editMessageText requests fail with
