@@ -248,11 +248,14 @@ func TestFloodLimits(t *testing.T) {
 		chats  []string // messages sent back to back, in order
 		okN    int      // how many pass before the first 429
 	}{
-		{"per chat burst", DefaultLimits(), []string{"1", "1", "1", "1", "1"}, 3},
-		{"chats are separate", DefaultLimits(), []string{"1", "1", "1", "2", "2", "2"}, 6},
-		{"group per minute", Limits{PerGroup: Rate{N: 20, Per: time.Minute, Burst: 20}},
+		// Rates are per minute or slower so that a loaded machine cannot
+		// refill a bucket during the test.
+		{"per chat burst", Limits{PerChat: Rate{N: 1, Per: time.Minute, Burst: 3}}, []string{"1", "1", "1", "1", "1"}, 3},
+		{"chats are separate", Limits{PerChat: Rate{N: 1, Per: time.Minute, Burst: 3}}, []string{"1", "1", "1", "2", "2", "2"}, 6},
+		{"group per minute", Limits{PerChat: Rate{N: 1, Per: time.Minute, Burst: 30}, PerGroup: Rate{N: 20, Per: time.Hour, Burst: 20}},
 			[]string{"-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1", "-1"}, 20},
-		{"global", Limits{Global: Rate{N: 30, Per: time.Second, Burst: 4}}, []string{"1", "2", "3", "4", "5"}, 4},
+		{"group limit not for users", Limits{PerGroup: Rate{N: 1, Per: time.Hour, Burst: 1}}, []string{"1", "1", "1"}, 3},
+		{"global", Limits{Global: Rate{N: 1, Per: time.Minute, Burst: 4}}, []string{"1", "2", "3", "4", "5"}, 4},
 		{"off", Limits{}, []string{"1", "1", "1", "1", "1", "1", "1", "1"}, 8},
 	}
 	for _, tt := range tests {
@@ -286,6 +289,28 @@ func TestFloodLimits(t *testing.T) {
 				t.Errorf("got %d 429s counted, want 1", s.TooManyRequests())
 			}
 		})
+	}
+}
+
+func TestDefaultLimits(t *testing.T) {
+	want := Limits{
+		PerChat:  Rate{N: 1, Per: time.Second, Burst: 3},
+		PerGroup: Rate{N: 20, Per: time.Minute, Burst: 20},
+		Global:   Rate{N: 30, Per: time.Second, Burst: 30},
+	}
+	if got := DefaultLimits(); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	s := NewServer(t, token)
+	start := time.Now()
+	for i := range 3 {
+		checkAnswer(t, post(t, s, token, "sendMessage", url.Values{"chat_id": {"-7"}, "text": {fmt.Sprint(i)}}), 200, "")
+	}
+	// A fourth message within the same second exceeds the burst (unless
+	// this machine took over a second for three requests).
+	a := post(t, s, token, "sendMessage", url.Values{"chat_id": {"-7"}, "text": {"x"}})
+	if time.Since(start) < 900*time.Millisecond {
+		checkAnswer(t, a, 429, "Too Many Requests: retry after 1")
 	}
 }
 
