@@ -21,8 +21,8 @@ import (
 type proBing struct {
 	log  *slog.Logger
 	mode Mode
-	ns   *os.File // network namespace of New's caller if not the process's; else nil
-	home *os.File // the process's network namespace, if ns is set
+	ns   *os.File    // network namespace of New's caller
+	nsID unix.Stat_t // its identity
 
 	mu     sync.Mutex
 	byKey  map[string]*pbTarget
@@ -50,14 +50,11 @@ func newProBing(opts Options) (*proBing, error) {
 	}
 	s.close()
 	e := &proBing{log: opts.Logger, mode: opts.Mode, byKey: map[string]*pbTarget{}}
-	if e.ns, err = callerNetns(); err != nil {
+	if e.nsID, err = netnsID(); err != nil {
 		return nil, err
 	}
-	if e.ns != nil {
-		if e.home, err = os.Open("/proc/self/ns/net"); err != nil {
-			e.ns.Close()
-			return nil, fmt.Errorf("network namespace of the process: %w", err)
-		}
+	if e.ns, err = os.Open("/proc/thread-self/ns/net"); err != nil {
+		return nil, fmt.Errorf("network namespace of the thread: %w", err)
 	}
 	if opts.Registerer != nil {
 		opts.Logger.Debug("the pro-bing engine exports no self metrics")
@@ -65,21 +62,16 @@ func newProBing(opts Options) (*proBing, error) {
 	return e, nil
 }
 
-// callerNetns returns the calling thread's network namespace if it differs
-// from the process's, so pingers can open their sockets there too.
-func callerNetns() (*os.File, error) {
-	var self, thread unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &self); err != nil {
-		return nil, fmt.Errorf("network namespace of the process: %w", err)
+// netnsID identifies the network namespace of the calling thread.
+func netnsID() (unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return st, fmt.Errorf("network namespace of the thread: %w", err)
 	}
-	if err := unix.Stat("/proc/thread-self/ns/net", &thread); err != nil {
-		return nil, fmt.Errorf("network namespace of the thread: %w", err)
-	}
-	if self.Ino == thread.Ino && self.Dev == thread.Dev {
-		return nil, nil
-	}
-	return os.Open("/proc/thread-self/ns/net")
+	return st, nil
 }
+
+func sameNetns(a, b unix.Stat_t) bool { return a.Ino == b.Ino && a.Dev == b.Dev }
 
 // Add starts a Pinger for t; see Engine.
 func (e *proBing) Add(key string, tg Target, obs Observer) error {
@@ -118,21 +110,17 @@ func (e *proBing) Add(key string, tg Target, obs Observer) error {
 
 func (e *proBing) run(key string, pt *pbTarget) {
 	defer e.wg.Done()
-	if e.ns != nil {
-		// pro-bing opens its socket in Run, on this goroutine: run it on a
-		// thread inside the caller's namespace, and move the thread back
-		// afterwards (it may be the main thread, which Go cannot discard).
-		runtime.LockOSThread()
-		if err := unix.Setns(int(e.ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			pt.failed(fmt.Errorf("enter network namespace: %w", err))
+	// pro-bing opens its socket in Run, on this goroutine. An unlocked
+	// goroutine runs on a thread of the process's namespace; if New was
+	// called from another one, run on a thread moved there, and move it back
+	// afterwards (it may be the main thread, which Go cannot discard).
+	if here, err := netnsID(); err != nil || !sameNetns(here, e.nsID) {
+		restore, err := enterNetns(e.ns)
+		if err != nil {
+			pt.failed(err)
 			return
 		}
-		defer func() {
-			if unix.Setns(int(e.home.Fd()), unix.CLONE_NEWNET) == nil {
-				runtime.UnlockOSThread()
-			} // else: stay locked, Go ends the thread with the goroutine
-		}()
+		defer restore()
 	}
 	if err := pt.pinger.Run(); err != nil {
 		e.log.Warn("pinger stopped", "target", key, "err", err)
@@ -160,10 +148,7 @@ func (e *proBing) Close() error {
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
-	if e.ns != nil {
-		return errors.Join(e.ns.Close(), e.home.Close())
-	}
-	return nil
+	return e.ns.Close()
 }
 
 func (pt *pbTarget) stop() {
@@ -215,4 +200,27 @@ func (pt *pbTarget) onRecv(pkt *probing.Packet) {
 		pt.states[pkt.Seq] = stateLate
 		pt.obs.Late(pkt.Rtt)
 	}
+}
+
+// enterNetns locks the goroutine to its thread and moves the thread into ns;
+// restore moves it back and unlocks (or, if that fails, leaves it locked so
+// that Go ends the thread with the goroutine).
+func enterNetns(ns *os.File) (restore func(), err error) {
+	runtime.LockOSThread()
+	home, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("network namespace of the thread: %w", err)
+	}
+	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+		home.Close()
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("enter network namespace: %w", err)
+	}
+	return func() {
+		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		home.Close()
+	}, nil
 }

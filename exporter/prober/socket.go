@@ -15,8 +15,8 @@ import (
 // icmpSocket is one non-blocking ICMP socket registered with Go's poller.
 type icmpSocket struct {
 	v6   bool
-	raw  bool   // raw socket (IPv4: replies start with the IP header)
-	id   uint16 // ICMP id our echo requests carry (replies carry it back)
+	raw  bool    // raw socket (IPv4: replies start with the IP header)
+	id   uint16  // ICMP id our echo requests carry (replies carry it back)
 	fd   uintptr // for sendmmsg; valid until close (the scheduler stops first)
 	file *os.File
 	rc   syscall.RawConn
