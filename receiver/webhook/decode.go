@@ -98,11 +98,11 @@ func jsonErr(body []byte, err error) string {
 }
 
 func validate(m *Message) error {
-	if m.Data == nil {
-		return invalid(ReasonMissingField, `missing "status" and "alerts"`)
-	}
 	if m.Version != "4" {
 		return invalid(ReasonVersion, `"version" is %q, want "4" (Alertmanager webhook format)`, m.Version)
+	}
+	if m.Data == nil {
+		return invalid(ReasonMissingField, `missing "status" and "alerts"`)
 	}
 	if !validStatus(m.Status) {
 		return invalid(missingOr(m.Status), `"status" is %q, want "firing" or "resolved"`, m.Status)

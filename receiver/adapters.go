@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/delivery"
+	"github.com/downtime-detector/downtime/receiver/render"
+	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+	"github.com/downtime-detector/downtime/receiver/webhook"
+)
+
+// router adapts config.Config.Route to webhook.Router.
+type router struct{ cfg *config.Config }
+
+func (r router) Route(path, receiver string, labels template.KV) (webhook.Destination, error) {
+	rt, err := r.cfg.Route(path, receiver, labels)
+	if errors.Is(err, config.ErrUnknownRoute) || errors.Is(err, config.ErrNoRoute) {
+		return webhook.Destination{}, fmt.Errorf("%w: %w", webhook.ErrUnknownRoute, err)
+	}
+	if err != nil {
+		return webhook.Destination{}, err
+	}
+	return webhook.Destination{
+		Route: rt.Name, ChatID: rt.ChatID, ThreadID: rt.ThreadID,
+		Reminders: webhook.Schedule{After: rt.Reminders.Durations(), Final: rt.Reminders.Final},
+		Silent:    rt.Silent, SilentReminders: rt.Reminders.Silent,
+	}, nil
+}
+
+// renderer adapts render.Renderer to webhook.Renderer and delivery's EditText.
+type renderer struct {
+	r   *render.Renderer
+	now func() time.Time
+}
+
+func kindOf(g webhook.Group) render.Kind {
+	switch g.Kind {
+	case store.KindReminder:
+		if g.Final {
+			return render.FinalReminder
+		}
+		return render.Reminder
+	case store.KindResolved:
+		return render.Resolved
+	case store.KindEdit:
+		return render.ResolvedEdit
+	}
+	return render.Firing
+}
+
+func (r renderer) Render(g webhook.Group) ([]webhook.Part, error) {
+	d := render.Data{Kind: kindOf(g), Route: g.Dest.Route, Alerts: g.Alerts, Now: g.Now,
+		Reminder: g.Reminder, Reminders: len(g.Dest.Reminders.After)}
+	if g.Data != nil {
+		d.Receiver, d.ExternalURL = g.Data.Receiver, g.Data.ExternalURL
+	}
+	msgs, err := r.r.Render(d)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]webhook.Part, len(msgs))
+	for i, m := range msgs {
+		parts[i] = webhook.Part{Text: m.Text, Alerts: m.Alerts}
+	}
+	return parts, nil
+}
+
+func (r renderer) EditText(job store.Job, alerts []template.Alert) (string, error) {
+	msgs, err := r.r.Render(render.Data{Kind: render.ResolvedEdit, Route: job.Route, Alerts: alerts, Now: r.now()})
+	if err != nil {
+		return "", err
+	}
+	if len(msgs) == 0 {
+		return "", errors.New("resolved_edit rendered no message")
+	}
+	return msgs[0].Text, nil
+}
+
+// auth adapts config.WebhookAuth to webhook.Authenticator.
+type auth struct{ a config.WebhookAuth }
+
+func (a auth) Enabled() bool                   { return a.a.Enabled() }
+func (a auth) Authorized(r *http.Request) bool { return a.a.Authorized(r) }
+func (a auth) Challenges() []string {
+	var c []string
+	if a.a.BasicAuth != nil {
+		c = append(c, `Basic realm="downtime_receiver"`)
+	}
+	if a.a.BearerToken != "" || a.a.BearerTokenFile != "" {
+		c = append(c, `Bearer realm="downtime_receiver"`)
+	}
+	if z := a.a.Authorization; z != nil {
+		typ := z.Type
+		if typ == "" {
+			typ = "Bearer"
+		}
+		c = append(c, typ+` realm="downtime_receiver"`)
+	}
+	return c
+}
+
+// dryRunSender prints messages instead of sending them (--dry-run).
+type dryRunSender struct {
+	mu   sync.Mutex
+	w    io.Writer
+	next int
+}
+
+func (d *dryRunSender) Send(_ context.Context, m telegram.Message) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.next++
+	fmt.Fprintf(d.w, "--- dry-run message %d to chat %s%s%s%s\n%s\n", d.next, m.ChatID, opt(" thread ", m.ThreadID),
+		opt(" reply-to ", m.ReplyTo), map[bool]string{true: " (silent)"}[m.Silent], strings.TrimRight(m.Text, "\n"))
+	return d.next, nil
+}
+
+func (d *dryRunSender) Edit(_ context.Context, chatID string, id int, text string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.w, "--- dry-run edit of message %d in chat %s\n%s\n", id, chatID, strings.TrimRight(text, "\n"))
+	return nil
+}
+
+func opt(label string, v int) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprint(label, v)
+}
+
+var _ delivery.Sender = (*dryRunSender)(nil)

@@ -1,0 +1,110 @@
+// Command downtime_receiver turns Alertmanager webhook notifications into
+// Telegram messages: firing, reminders while the alert lasts, and a resolved
+// reply with the downtime, with a durable queue so no message is lost.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/downtime-detector/downtime/receiver/delivery"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+)
+
+const program = "downtime_receiver"
+
+// options are the parsed flags plus what tests inject.
+type options struct {
+	command     string // serve, test-message, chats
+	configFile  string
+	storagePath string
+	apiURL      string
+	dryRun      bool
+	route       string // test-message: route name ("" = default chat)
+	web         *web.FlagConfig
+	logger      *slog.Logger
+	stdout      io.Writer
+
+	// Test hooks.
+	listener net.Listener     // serve on it instead of --web.listen-address
+	now      func() time.Time // clock for planning reminders
+	limits   *delivery.Limits // flood limits (default delivery.DefaultLimits)
+	ready    func(addr string)
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts); err != nil {
+		opts.logger.Error("exiting", "err", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
+	app := kingpin.New(program, "Alertmanager webhook receiver that sends downtime messages to Telegram.")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	opts := &options{stdout: stdout}
+	app.Flag("config.file", "YAML configuration file. Without it TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are enough.").
+		StringVar(&opts.configFile)
+	app.Flag("storage.path", "Directory of the queue database (receiver.db).").Default("data/").StringVar(&opts.storagePath)
+	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
+		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
+	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
+	opts.web = kingpinflag.AddFlags(app, ":9427")
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+	app.Version(version.Print(program))
+	app.HelpFlag.Short('h')
+	app.Command("serve", "Receive webhooks and send messages (default).").Default()
+	tm := app.Command("test-message", "Send a test message to the default chat (or --route) and exit.")
+	tm.Flag("route", "Route whose chat gets the test message.").StringVar(&opts.route)
+	app.Command("chats", "List the chats and forum topics the bot has seen (getUpdates), to find chat ids.")
+	cmd, err := app.Parse(args)
+	if err != nil {
+		return nil, err
+	}
+	opts.command = cmd
+	opts.logger = promslog.New(logCfg)
+	return opts, nil
+}
+
+func run(ctx context.Context, opts *options) error {
+	if opts.logger == nil {
+		opts.logger = promslog.NewNopLogger()
+	}
+	if opts.stdout == nil {
+		opts.stdout = io.Discard
+	}
+	if opts.now == nil {
+		opts.now = time.Now
+	}
+	switch opts.command {
+	case "test-message":
+		return testMessage(ctx, opts)
+	case "chats":
+		return listChats(ctx, opts)
+	default:
+		return serve(ctx, opts)
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/delivery"
+	"github.com/downtime-detector/downtime/receiver/render"
+	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/telegram"
+	"github.com/downtime-detector/downtime/receiver/webhook"
+)
+
+// Keys and alert states untouched for this long are pruned.
+const (
+	pruneAge      = 7 * 24 * time.Hour
+	pruneInterval = time.Hour
+)
+
+// loadConfig loads the configuration and parses its templates, so that a
+// template error stops the start with a clear message.
+func loadConfig(opts *options) (*config.Config, *render.Renderer, error) {
+	cfg, err := config.Load(opts.configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := render.New(cfg.Templates, cfg.Location(), cfg.Format())
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing templates: %w", err)
+	}
+	return cfg, r, nil
+}
+
+func newSender(opts *options, cfg *config.Config) (delivery.Sender, error) {
+	if opts.dryRun {
+		return &dryRunSender{w: opts.stdout}, nil
+	}
+	return telegram.New(cfg.Telegram.Token(), opts.apiURL, nil)
+}
+
+// serve runs the webhook server and the delivery worker until ctx is done.
+// Telegram is never contacted before serving: the receiver starts and is
+// ready while Telegram is unreachable.
+func serve(ctx context.Context, opts *options) error {
+	logger := opts.logger
+	cfg, rnd, err := loadConfig(opts)
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(opts, cfg)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(opts.storagePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector(program),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limits := delivery.DefaultLimits()
+	if opts.limits != nil {
+		limits = *opts.limits
+	}
+	rr := renderer{r: rnd, now: opts.now}
+	worker := delivery.New(delivery.Options{Store: st, Sender: sender, Limits: limits, Logger: logger,
+		Registerer: reg, EditText: rr.EditText})
+	hook := webhook.New(webhook.Options{Store: st, Router: router{cfg}, Renderer: rr, Auth: auth{cfg.WebhookAuth},
+		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
+
+	var ready atomic.Bool
+	srv := &http.Server{Handler: newMux(hook, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { worker.Run(workCtx) })
+	wg.Go(func() { prune(workCtx, st, opts, logger) })
+	defer func() { stopWork(); wg.Wait() }()
+
+	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
+		"dry_run", opts.dryRun, "routes", len(cfg.Routes))
+	ready.Store(true)
+	errc := make(chan error, 1)
+	go func() { errc <- listen(srv, opts) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests and the send in flight")
+	ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func listen(srv *http.Server, opts *options) error {
+	if opts.listener != nil {
+		if opts.ready != nil {
+			opts.ready(opts.listener.Addr().String())
+		}
+		return web.Serve(opts.listener, srv, opts.web, opts.logger)
+	}
+	return web.ListenAndServe(srv, opts.web, opts.logger)
+}
+
+func newMux(hook *webhook.Handler, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	hook.Register(mux)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "Not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics\n", program)
+	})
+	return mux
+}
+
+// prune drops idempotency keys and alert states older than pruneAge.
+func prune(ctx context.Context, st *store.Store, opts *options, logger interface {
+	Warn(string, ...any)
+	Debug(string, ...any)
+}) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		n, err := st.Prune(opts.now().Add(-pruneAge))
+		if err != nil {
+			logger.Warn("pruning old keys", "err", err)
+		} else if n > 0 {
+			logger.Debug("pruned old keys and alert states", "n", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
