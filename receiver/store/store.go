@@ -73,12 +73,12 @@ type Job struct {
 
 // AlertState is what the receiver remembers about one alert occurrence.
 type AlertState struct {
-	Firing    bool      `json:"firing,omitempty"`   // a firing message was queued
-	Reminder  int       `json:"reminder,omitempty"` // last reminder index queued
-	Resolved  bool      `json:"resolved,omitempty"` // a resolved message was queued
-	ChatID    string    `json:"chatID,omitempty"`   // where the firing message was sent
-	MessageID int       `json:"messageID,omitempty"`
-	Text      string    `json:"text,omitempty"` // current text of the firing message
+	Firing    bool   `json:"firing,omitempty"`   // a firing message was queued
+	Reminder  int    `json:"reminder,omitempty"` // last reminder index queued
+	Resolved  bool   `json:"resolved,omitempty"` // a resolved message was queued
+	ChatID    string `json:"chatID,omitempty"`   // where the firing message was sent
+	MessageID int    `json:"messageID,omitempty"`
+	Text      string `json:"text,omitempty"` // current text of the firing message
 	// MessageAlerts are the alerts shown in the firing message, so an edit
 	// can re-render all of them when one resolves.
 	MessageAlerts []AlertRef `json:"messageAlerts,omitempty"`
