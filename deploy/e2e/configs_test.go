@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// Timings of the test pipeline. The shipped defaults are 1 s / 10 s / 10 s /
+// 20 s / 10 s / 10 s; the test shortens them, nothing else.
+const (
+	pingInterval   = 200 * time.Millisecond
+	upWindow       = 5 * pingInterval // the exporter's ping_up window
+	scrapeInterval = time.Second
+	evalInterval   = time.Second
+	hostDownFor    = 3 * time.Second
+	groupWait      = time.Second
+	groupInterval  = time.Second
+	// sendBudget covers the receiver (durable queue, worker, one Bot API
+	// call) and process scheduling on a loaded 2-core machine.
+	sendBudget = 3 * time.Second
+)
+
+// detectionBound is the longest a firing message may take after the link
+// goes down (deploy/README.md, "Detection latency"): the last reply may be
+// one ping interval before the outage, ping_up turns 0 one up-window after
+// it, the next scrape sees it, the next evaluation starts "for", Alertmanager
+// waits group_wait for the new group, the receiver sends.
+func detectionBound() time.Duration {
+	return pingInterval + upWindow + scrapeInterval + evalInterval + hostDownFor + groupWait + sendBudget
+}
+
+// recoveryBound is the same for the resolved message after the link is up:
+// the first reply, the next scrape, the next evaluation, the next flush of
+// the group (group_interval), the receiver.
+func recoveryBound() time.Duration {
+	return pingInterval + scrapeInterval + evalInterval + groupInterval + sendBudget
+}
+
+// durationTolerance is how far the reported downtime may be from the real
+// outage: where the last and first replies fall within a ping interval,
+// scrape and evaluation phases, and the message's whole seconds.
+func durationTolerance() time.Duration {
+	return scrapeInterval + evalInterval + 2*pingInterval + time.Second
+}
+
+// repoRoot is the module root, two levels above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatalf("repository root: %v", err)
+	}
+	return root
+}
+
+type doc = map[string]any
+
+func readYAML(t *testing.T, path string) doc {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read shipped config: %v", err)
+	}
+	var d doc
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	return d
+}
+
+func writeYAML(t *testing.T, path string, d doc) {
+	t.Helper()
+	b, err := yaml.Marshal(d)
+	if err != nil {
+		t.Fatalf("marshal %s: %v", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatalf("config dir: %v", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+func dur(d time.Duration) string { return model.Duration(d).String() }
+
+// configs are the paths of the generated configuration files.
+type configs struct {
+	prometheus, alertmanager, receiver string
+}
+
+// writeConfigs derives the test's configs from the shipped ones into dir.
+func writeConfigs(t *testing.T, dir string) configs {
+	t.Helper()
+	root := repoRoot(t)
+	c := configs{
+		prometheus:   filepath.Join(dir, "prometheus.yml"),
+		alertmanager: filepath.Join(dir, "alertmanager.yml"),
+		receiver:     filepath.Join(dir, "receiver.yml"),
+	}
+	password := filepath.Join(dir, "webhook_password")
+	if err := os.WriteFile(password, []byte("e2e-webhook-password\n"), 0o600); err != nil {
+		t.Fatalf("write password: %v", err)
+	}
+	rules := filepath.Join(dir, "rules", "downtime.rules.yml")
+	writeYAML(t, rules, rulesConfig(t, filepath.Join(root, "rules", "downtime.rules.yml")))
+	writeYAML(t, c.prometheus, prometheusConfig(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), rules))
+	writeYAML(t, c.alertmanager, alertmanagerConfig(t, filepath.Join(root, "deploy/alertmanager/alertmanager.yml"), password))
+	writeYAML(t, c.receiver, receiverConfig(t, filepath.Join(root, "deploy/receiver/receiver.yml"), password))
+	return c
+}
+
+// rulesConfig shortens HostDown's "for" and keeps its downtime_for
+// annotation (up-window + for) consistent with it.
+func rulesConfig(t *testing.T, path string) doc {
+	t.Helper()
+	d := readYAML(t, path)
+	found := false
+	for _, g := range d["groups"].([]any) {
+		for _, r := range g.(doc)["rules"].([]any) {
+			rule := r.(doc)
+			if rule["alert"] != "HostDown" {
+				continue
+			}
+			rule["for"] = dur(hostDownFor)
+			rule["annotations"].(doc)["downtime_for"] = dur(upWindow + hostDownFor)
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("%s: no HostDown rule", path)
+	}
+	return d
+}
+
+func prometheusConfig(t *testing.T, path, rules string) doc {
+	t.Helper()
+	d := readYAML(t, path)
+	g := d["global"].(doc)
+	g["scrape_interval"] = dur(scrapeInterval)
+	g["scrape_timeout"] = dur(scrapeInterval)
+	g["evaluation_interval"] = dur(evalInterval)
+	d["rule_files"] = []any{rules}
+	return d
+}
+
+func alertmanagerConfig(t *testing.T, path, password string) doc {
+	t.Helper()
+	d := readYAML(t, path)
+	r := d["route"].(doc)
+	r["group_wait"] = dur(groupWait)
+	r["group_interval"] = dur(groupInterval)
+	for _, rc := range d["receivers"].([]any) {
+		for _, wh := range asList(rc.(doc)["webhook_configs"]) {
+			auth := wh.(doc)["http_config"].(doc)["basic_auth"].(doc)
+			auth["password_file"] = password
+		}
+	}
+	return d
+}
+
+func receiverConfig(t *testing.T, path, password string) doc {
+	t.Helper()
+	d := readYAML(t, path)
+	d["timezone"] = "UTC"
+	auth := d["webhook_auth"].(doc)["basic_auth"].(doc)
+	auth["password_file"] = password
+	return d
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// String of the bounds for logs and failure messages.
+func boundsText() string {
+	return fmt.Sprintf("detection bound %v = ping interval %v + up-window %v + scrape %v + eval %v + for %v + group_wait %v + send %v",
+		detectionBound(), pingInterval, upWindow, scrapeInterval, evalInterval, hostDownFor, groupWait, sendBudget)
+}

@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/exporter/netns"
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
+)
+
+const (
+	botToken = "123456:e2e-secret-token"
+	chatID   = "-1001234567890"
+)
+
+// pipeline is the running stack.
+type pipeline struct {
+	ns   *netns.NS
+	link *netns.Link
+	host string // the monitored address, also the alert's target label
+	tg   *telegramtest.Server
+}
+
+// TestPipeline takes a host down and up again and checks what reaches
+// Telegram, and when.
+func TestPipeline(t *testing.T) {
+	netns.Require(t, "nft")
+	tools := requireTools(t, "go", "prometheus", "prometheus-alertmanager|alertmanager")
+	p := startPipeline(t, tools)
+
+	t.Run("no alert while the host answers, also with 20% loss", func(t *testing.T) {
+		p.noAlert(t)
+	})
+	if t.Failed() {
+		return
+	}
+	p.outage(t)
+}
+
+func startPipeline(t *testing.T, tools map[string]string) *pipeline {
+	t.Helper()
+	dir := t.TempDir()
+	exporter, receiver := buildBinaries(t, dir)
+	cfg := writeConfigs(t, dir)
+	ns, host := netns.New(t), netns.New(t)
+	link := netns.Connect(t, ns, host)
+	l, err := ns.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for fake Telegram in %s: %v", ns.Name, err)
+	}
+	tg := telegramtest.NewServerOn(l, botToken)
+	t.Cleanup(tg.Close)
+	p := &pipeline{ns: ns, link: link, host: link.AddrB.String(), tg: tg}
+	hc := ns.HTTPClient()
+
+	procs := []*proc{
+		start(t, ns, dir, "exporter", nil, exporter,
+			"--web.listen-address=127.0.0.1:9426", "--ping.interval="+dur(pingInterval),
+			"--ping.timeout="+dur(pingInterval), p.host),
+		start(t, ns, dir, "receiver", []string{"TELEGRAM_BOT_TOKEN=" + botToken, "TELEGRAM_CHAT_ID=" + chatID}, receiver,
+			"--config.file="+cfg.receiver, "--web.listen-address=127.0.0.1:9427",
+			"--storage.path="+dir+"/receiver-data", "--telegram.api-url="+tg.URL),
+		start(t, ns, dir, "alertmanager", nil, tools["prometheus-alertmanager|alertmanager"],
+			"--config.file="+cfg.alertmanager, "--storage.path="+dir+"/alertmanager-data",
+			"--web.listen-address=127.0.0.1:9093", "--cluster.listen-address="),
+		start(t, ns, dir, "prometheus", nil, tools["prometheus"],
+			"--config.file="+cfg.prometheus, "--storage.tsdb.path="+dir+"/prometheus-data",
+			"--web.listen-address=127.0.0.1:9090"),
+	}
+	for i, port := range []string{"9426", "9427", "9093", "9090"} {
+		waitReady(t, hc, procs[i], "http://127.0.0.1:"+port+"/-/ready")
+	}
+	waitQuery(t, hc, `ping_up{target="`+p.host+`"} == 1`, 30*time.Second)
+	waitQuery(t, hc, `ALERTS{alertname="Watchdog",alertstate="firing"}`, 10*time.Second)
+	return p
+}
+
+// noAlert: a healthy host, then 20 % random loss, and no HostDown at all.
+func (p *pipeline) noAlert(t *testing.T) {
+	hc := p.ns.HTTPClient()
+	time.Sleep(3 * time.Second)
+	hostNS := p.link.B // drops incoming echo requests at random
+	hostNS.SetLoss(t, 20)
+	time.Sleep(20 * time.Second)
+	loss, err := query(hc, `1 - increase(ping_responses_total[15s]) / increase(ping_requests_total[15s])`)
+	hostNS.SetLoss(t, 0)
+	if err != nil {
+		t.Fatalf("loss query: %v", err)
+	}
+	if len(loss) == 1 {
+		t.Logf("measured loss over 15 s at 20%% nft loss: %v", loss[0].Value[1])
+	}
+	fired, err := query(hc, `max_over_time(ALERTS{alertname="HostDown",alertstate="firing"}[1m])`)
+	if err != nil {
+		t.Fatalf("ALERTS query: %v", err)
+	}
+	if len(fired) != 0 {
+		t.Errorf("got HostDown firing during the loss phase: %v, want none", fired)
+	}
+	if m := p.tg.Messages(); len(m) != 0 {
+		t.Errorf("got %d Telegram messages (first: %q), want none", len(m), m[0].Plain)
+	}
+}
+
+var resolvedRE = regexp.MustCompile(`is up after (\S+) \(down (\d\d:\d\d:\d\d) → (\d\d:\d\d:\d\d)\)`)
+
+// outage takes the link down, waits for the firing message, keeps the host
+// down a while, brings it back and checks the resolved message.
+func (p *pipeline) outage(t *testing.T) {
+	t.Logf("%s", boundsText())
+	down := time.Now()
+	p.link.Down(t)
+	firing := p.waitMessage(t, 1, detectionBound())
+	detection := firing.At.Sub(down)
+	t.Logf("firing message after %v (bound %v): %q", detection.Round(time.Millisecond), detectionBound(), firing.Plain)
+	if !strings.Contains(firing.Plain, p.host) || !strings.Contains(firing.Plain, "is down") {
+		t.Errorf("got firing message %q, want it to say that %s is down", firing.Plain, p.host)
+	}
+
+	time.Sleep(time.Until(down.Add(15 * time.Second)))
+	p.link.Up(t)
+	up := time.Now()
+	outage := up.Sub(down)
+	resolved := p.waitMessage(t, 2, recoveryBound())
+	recovery := resolved.At.Sub(up)
+	t.Logf("resolved message after %v (bound %v): %q", recovery.Round(time.Millisecond), recoveryBound(), resolved.Plain)
+	t.Logf("detection %v, recovery %v, real outage %v", detection.Round(time.Millisecond),
+		recovery.Round(time.Millisecond), outage.Round(time.Millisecond))
+	if resolved.ReplyTo != firing.MessageID {
+		t.Errorf("got resolved message replying to %d, want the firing message %d", resolved.ReplyTo, firing.MessageID)
+	}
+	checkReportedDowntime(t, resolved.Plain, p.host, outage)
+	if m := p.tg.Messages(); len(m) != 2 {
+		t.Errorf("got %d messages in total, want 2 (firing, resolved)", len(m))
+	}
+}
+
+// waitMessage waits for message n (1-based) and returns it; bound is how
+// long it may take from now.
+func (p *pipeline) waitMessage(t *testing.T, n int, bound time.Duration) telegramtest.Sent {
+	t.Helper()
+	msgs := p.tg.WaitMessages(t, n, bound)
+	return msgs[n-1]
+}
+
+// checkReportedDowntime parses "is up after 14s (down 10:00:01 → 10:00:15)"
+// and compares it with the real outage.
+func checkReportedDowntime(t *testing.T, text, host string, outage time.Duration) {
+	t.Helper()
+	if !strings.Contains(text, host) {
+		t.Errorf("got resolved message %q, want it to name %s", text, host)
+	}
+	m := resolvedRE.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("got resolved message %q, want \"is up after <duration> (down <from> → <to>)\"", text)
+	}
+	reported, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatalf("resolved message %q: duration %q: %v", text, m[1], err)
+	}
+	from, err1 := time.Parse("15:04:05", m[2])
+	to, err2 := time.Parse("15:04:05", m[3])
+	if err1 != nil || err2 != nil {
+		t.Fatalf("resolved message %q: times: %v %v", text, err1, err2)
+	}
+	t.Logf("reported downtime %v (%s → %s), real outage %v, tolerance %v", reported, m[2], m[3],
+		outage.Round(time.Millisecond), durationTolerance())
+	for _, got := range []time.Duration{reported, to.Sub(from)} {
+		if diff := (got - outage).Abs(); diff > durationTolerance() {
+			t.Errorf("got reported downtime %v, want the real outage %v within %v", got, outage.Round(time.Millisecond), durationTolerance())
+		}
+	}
+}
