@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+const reloadBefore = `
+targets:
+  - host: 127.0.0.1
+    labels:
+      site: lab
+  - host: 127.0.0.2
+`
+
+const reloadAfter = `
+targets:
+  - host: 127.0.0.1
+    labels:
+      site: lab
+  - host: 127.0.0.3
+    labels:
+      role: new
+`
+
+// TestReload drives reloads through run(): a good one keeps the counters of
+// an unchanged target and drops a removed target's series; a bad one keeps
+// the running config and sets the gauge to 0; SIGHUP applies a change of
+// settings and keeps the counters.
+func TestReload(t *testing.T) {
+	fe := newFakeEngine()
+	path := tempConfig(t, reloadBefore)
+	a := start(t, options{configFile: path, newEngine: fe.newEngine})
+	for range 3 {
+		fe.probe(t, "127.0.0.1", true)
+	}
+	fe.probe(t, "127.0.0.2", true)
+	before, _ := fe.get("127.0.0.1")
+
+	body := a.scrape(t)
+	if got := mustValue(t, body, `ping_requests_total{site="lab",target="127.0.0.1"}`); got != 3 {
+		t.Fatalf("requests before reload: got %v, want 3", got)
+	}
+	if got := mustValue(t, body, `downtime_exporter_config_last_reload_successful`); got != 1 {
+		t.Errorf("reload gauge at start: got %v, want 1", got)
+	}
+
+	t.Run("good", func(t *testing.T) {
+		writeConfig(t, path, reloadAfter)
+		if code, msg := a.post(t, "/-/reload"); code != 200 {
+			t.Fatalf("POST /-/reload: got %d %q, want 200", code, msg)
+		}
+		body := a.scrape(t)
+		if got := mustValue(t, body, `ping_requests_total{role="",site="lab",target="127.0.0.1"}`); got != 3 {
+			t.Errorf("unchanged target's requests: got %v, want 3 (kept)", got)
+		}
+		if got := mustValue(t, body, `ping_rtt_seconds_count{role="",site="lab",target="127.0.0.1"}`); got != 3 {
+			t.Errorf("unchanged target's histogram count: got %v, want 3 (kept)", got)
+		}
+		if strings.Contains(body, `target="127.0.0.2"`) {
+			t.Errorf("removed target: got series with target=\"127.0.0.2\", want none")
+		}
+		if got := mustValue(t, body, `ping_requests_total{role="new",site="",target="127.0.0.3"}`); got != 0 {
+			t.Errorf("added target's requests: got %v, want 0", got)
+		}
+		if _, ok := fe.get("127.0.0.2"); ok {
+			t.Errorf("removed target: still in the engine, want removed")
+		}
+		if now, _ := fe.get("127.0.0.1"); now.obs != before.obs {
+			t.Errorf("unchanged target: got a new observer, want the same")
+		}
+		if got := mustValue(t, body, `downtime_exporter_targets`); got != 2 {
+			t.Errorf("targets gauge: got %v, want 2", got)
+		}
+	})
+
+	t.Run("bad", func(t *testing.T) {
+		writeConfig(t, path, reloadAfter+"    interval: soon\n")
+		code, msg := a.post(t, "/-/reload")
+		if want := `line 9: "interval": invalid duration "soon"`; code != 500 || !strings.Contains(msg, want) {
+			t.Errorf("POST /-/reload: got %d %q, want 500 containing %q", code, msg, want)
+		}
+		body := a.scrape(t)
+		if got := mustValue(t, body, `downtime_exporter_config_last_reload_successful`); got != 0 {
+			t.Errorf("reload gauge: got %v, want 0", got)
+		}
+		if _, ok := value(body, `ping_requests_total{role="new",site="",target="127.0.0.3"}`); !ok {
+			t.Errorf("running config: got 127.0.0.3 gone, want kept")
+		}
+		if _, ok := fe.get("127.0.0.1"); !ok {
+			t.Errorf("running config: got 127.0.0.1 gone from the engine, want kept")
+		}
+	})
+
+	t.Run("sighup", func(t *testing.T) {
+		writeConfig(t, path, strings.Replace(reloadAfter, "site: lab", "site: lab\n    interval: 2s", 1))
+		a.reload <- struct{}{}
+		body, ok := a.waitFor(t, 5*time.Second, is(`downtime_exporter_config_last_reload_successful`, 1))
+		if !ok {
+			t.Fatalf("reload gauge after SIGHUP: got %q, want 1", body)
+		}
+		now, _ := fe.get("127.0.0.1")
+		if got, want := now.t.Interval, 2*time.Second; got != want {
+			t.Errorf("interval after reload: got %s, want %s", got, want)
+		}
+		if now.obs != before.obs {
+			t.Errorf("changed settings: got a new observer, want the same (counters kept)")
+		}
+		if got := mustValue(t, body, `ping_requests_total{role="",site="lab",target="127.0.0.1"}`); got != 3 {
+			t.Errorf("requests after a settings change: got %v, want 3 (kept)", got)
+		}
+	})
+}
+
+// TestReloadLabelsChange: new labels make a new series with fresh counters.
+func TestReloadLabelsChange(t *testing.T) {
+	fe := newFakeEngine()
+	path := tempConfig(t, reloadBefore)
+	a := start(t, options{configFile: path, newEngine: fe.newEngine})
+	fe.probe(t, "127.0.0.1", true)
+	writeConfig(t, path, strings.Replace(reloadBefore, "site: lab", "site: attic", 1))
+	if code, msg := a.post(t, "/-/reload"); code != 200 {
+		t.Fatalf("POST /-/reload: got %d %q, want 200", code, msg)
+	}
+	body := a.scrape(t)
+	if strings.Contains(body, `site="lab"`) {
+		t.Errorf("old labels: got series with site=\"lab\", want none")
+	}
+	if got := mustValue(t, body, `ping_requests_total{site="attic",target="127.0.0.1"}`); got != 0 {
+		t.Errorf("requests with new labels: got %v, want 0", got)
+	}
+}
+
+func TestReloadMethod(t *testing.T) {
+	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: newFakeEngine().newEngine})
+	resp, err := httpGet(a.url + "/-/reload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp == 200 {
+		t.Errorf("GET /-/reload: got 200, want an error status")
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	noEngine := func(prober.Options) (prober.Engine, error) {
+		t.Error("config check: got an engine started, want none")
+		return nil, errors.New("unexpected")
+	}
+	good := tempConfig(t, reloadBefore)
+	if err := run(t.Context(), options{configFile: good, configCheck: true, defaults: defaultsForTest(), newEngine: noEngine}); err != nil {
+		t.Errorf("good config: got error %v, want none", err)
+	}
+	bad := tempConfig(t, "targets:\n  - host: 127.0.0.1\n    colour: red\n")
+	err := run(t.Context(), options{configFile: bad, configCheck: true, defaults: defaultsForTest(), newEngine: noEngine})
+	if want := `line 3: unknown field "colour"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bad config: got error %v, want one containing %q", err, want)
+	}
+}
+
+// TestModeError: when the prober cannot open its sockets, run fails with
+// the prober's error, which says how to allow the mode.
+func TestModeError(t *testing.T) {
+	howTo := errors.New("raw ICMP sockets need CAP_NET_RAW: run as root or `setcap cap_net_raw+ep BINARY`")
+	failing := func(prober.Options) (prober.Engine, error) { return nil, howTo }
+	err := run(t.Context(), options{args: []string{"127.0.0.1"}, defaults: defaultsForTest(), newEngine: failing})
+	if !errors.Is(err, howTo) {
+		t.Errorf("got error %v, want it to wrap %v", err, howTo)
+	}
+}
