@@ -213,18 +213,26 @@ func (n *NS) killAll() error {
 		if err != nil {
 			return fmt.Errorf("ip netns pids %s: %w", n.Name, err)
 		}
-		pids := strings.Fields(string(out))
+		var pids []int
+		for _, f := range strings.Fields(string(out)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil || pid <= 1 {
+				continue
+			}
+			if pid == os.Getpid() {
+				// Only possible if Do failed to bring the main thread back.
+				return fmt.Errorf("this test process is itself inside namespace %s", n.Name)
+			}
+			pids = append(pids, pid)
+		}
 		if len(pids) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("processes %v still in namespace %s after SIGKILL", pids, n.Name)
 		}
-		for _, p := range pids {
-			var pid int
-			if _, err := fmt.Sscan(p, &pid); err == nil && pid > 1 && pid != os.Getpid() {
-				_ = unix.Kill(pid, unix.SIGKILL) // already gone is fine
-			}
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL) // already gone is fine
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -249,17 +257,18 @@ func (n *NS) Do(fn func() error) error {
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
+		restored := false
 		defer func() {
-			// A panic skipped the switch back: the thread stays locked
-			// and dies with this goroutine.
+			// Only a thread known to be back home returns to the pool;
+			// otherwise it stays locked and dies with this goroutine.
+			if restored {
+				runtime.UnlockOSThread()
+			}
 			if v := recover(); v != nil {
 				done <- result{panicked: true, value: v}
 			}
 		}()
-		restored, err := n.doLocked(fn)
-		if restored {
-			runtime.UnlockOSThread()
-		}
+		err := n.doLocked(fn, &restored)
 		done <- result{err: err}
 	}()
 	r := <-done
@@ -270,26 +279,32 @@ func (n *NS) Do(fn func() error) error {
 }
 
 // doLocked switches the current (locked) thread into n, runs fn and switches
-// back. restored says whether the thread is back in its original namespace.
-func (n *NS) doLocked(fn func() error) (restored bool, err error) {
+// back, also when fn panics. It sets *restored when the thread is in its
+// original namespace at the end.
+func (n *NS) doLocked(fn func() error, restored *bool) (err error) {
+	*restored = true
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return true, fmt.Errorf("open current network namespace: %w", err)
+		return fmt.Errorf("open current network namespace: %w", err)
 	}
 	defer unix.Close(orig)
 	target, err := unix.Open(filepath.Join(netnsDir, n.Name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return true, fmt.Errorf("open namespace %s: %w", n.Name, err)
+		return fmt.Errorf("open namespace %s: %w", n.Name, err)
 	}
 	defer unix.Close(target)
 	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		return true, fmt.Errorf("enter namespace %s: %w", n.Name, err)
+		return fmt.Errorf("enter namespace %s: %w", n.Name, err)
 	}
-	fnErr := fn()
-	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-		return false, errors.Join(fnErr, fmt.Errorf("leave namespace %s: %w", n.Name, err))
-	}
-	return true, fnErr
+	*restored = false
+	defer func() {
+		if leaveErr := unix.Setns(orig, unix.CLONE_NEWNET); leaveErr != nil {
+			err = errors.Join(err, fmt.Errorf("leave namespace %s: %w", n.Name, leaveErr))
+			return
+		}
+		*restored = true
+	}()
+	return fn()
 }
 
 // Command returns `ip netns exec <n> name args...`. Processes it starts are

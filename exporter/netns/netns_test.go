@@ -177,13 +177,29 @@ func TestDo(t *testing.T) {
 func TestDoPanic(t *testing.T) {
 	Require(t)
 	n := newNS(t)
-	defer func() {
-		v := recover()
-		if v == nil || !strings.Contains(fmt.Sprint(v), "boom") {
-			t.Errorf("got recovered %v, want the panic from fn", v)
-		}
-	}()
-	_ = n.Do(func() error { panic("boom") })
+	// Many rounds: one of them is likely to run on the main thread, which
+	// the runtime cannot throw away, so it must be switched back.
+	for range 50 {
+		func() {
+			defer func() {
+				v := recover()
+				if v == nil || !strings.Contains(fmt.Sprint(v), "boom") {
+					t.Errorf("got recovered %v, want the panic from fn", v)
+				}
+			}()
+			_ = n.Do(func() error { panic("boom") })
+		}()
+	}
+	if err := n.Do(func() error { return nil }); err != nil {
+		t.Errorf("got %v from Do after panics, want nil", err)
+	}
+	out, err := exec.Command("ip", "netns", "pids", n.Name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "" {
+		t.Errorf("got processes %q in %s after Do panicked, want none (thread not switched back)", got, n.Name)
+	}
 }
 
 func TestSysctl(t *testing.T) {
