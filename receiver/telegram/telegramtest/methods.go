@@ -33,33 +33,7 @@ const badGateway = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<bo
 
 // ServeHTTP answers /bot<token>/<method> like the Bot API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	down, unreachable, delay := s.down, s.unreachable, s.delay
-	s.mu.Unlock()
-	if delay > 0 {
-		// Read the request first: only then does net/http notice a client
-		// that gives up, and cancel r.Context().
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-		if err != nil {
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	switch {
-	case unreachable:
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
-		}
-		return
-	case down:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprint(w, badGateway)
+	if s.outage(w, r) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
@@ -92,6 +66,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
+}
+
+// outage applies SetDelay, SetUnreachable and SetDown; it reports whether
+// it answered the request.
+func (s *Server) outage(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	down, unreachable, delay := s.down, s.unreachable, s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		// Read the request first: only then does net/http notice a client
+		// that gives up, and cancel r.Context().
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+		if err != nil {
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	switch {
+	case unreachable:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return true
+	case down:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, badGateway)
+		return true
+	}
+	return false
 }
 
 func (s *Server) handler(method string) func(map[string]string) (any, *apiError) {

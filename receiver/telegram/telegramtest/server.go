@@ -1,8 +1,27 @@
-// Package telegramtest is a fake Telegram Bot API server for tests. It
-// checks the token in /bot<token>/<method>, decodes requests as the real API
-// does, validates HTML like Telegram, enforces the 4096 limit and flood
-// limits, and lets a test take Telegram down, inject errors and migrate
-// chats.
+// Package telegramtest is a fake Telegram Bot API server for tests: an
+// httptest.Server on 127.0.0.1 (or any listener, NewServerOn) whose URL is
+// the receiver's --telegram.api-url.
+//
+// It behaves like the real Bot API where the receiver can tell:
+//   - /bot<token>/<method>: a wrong token answers 401 "Unauthorized", an
+//     unknown method 404 "Not Found"; method names are case-insensitive.
+//   - getMe, sendMessage, editMessageText, getUpdates; parameters
+//     form-encoded, multipart, as a query string or as a JSON object.
+//   - parse_mode=HTML is parsed like tdlib does (see ParseHTML): 400
+//     "Bad Request: can't parse entities: ..." on bad HTML; the text after
+//     parsing is limited to 4096 UTF-16 code units (400 "Bad Request: message
+//     is too long"); empty text is 400 "Bad Request: message text is empty".
+//   - Flood limits (DefaultLimits, SetLimits) on sendMessage and
+//     editMessageText answer 429 with parameters.retry_after.
+//   - editMessageText: 400 "message to edit not found", and "message is not
+//     modified: ..." when text and entities are unchanged.
+//   - reply_parameters (or reply_to_message_id) to a missing message is 400
+//     "message to be replied not found" unless allow_sending_without_reply.
+//
+// Controls: SetDown (502 HTML page), SetUnreachable (connections dropped),
+// SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
+// observations: Messages, Edits, WaitMessages, WaitEdits, Calls,
+// TooManyRequests. Message ids count from 1 in each chat.
 package telegramtest
 
 import (
