@@ -241,7 +241,7 @@ func TestChats(t *testing.T) {
 }
 
 func TestNewValidatesURL(t *testing.T) {
-	for _, u := range []string{"", "ftp://x", "http://", "http://h/?q=1", "::"} {
+	for _, u := range []string{"", "ftp://x", "http://", "http://h/?q=1", "::", "http://127.0.0.1/bot" + token + "/getUpdates"} {
 		if _, err := telegram.New(token, u, nil); err == nil {
 			t.Errorf("New(%q): got nil error, want one", u)
 		} else if strings.Contains(err.Error(), token) {

@@ -53,6 +53,10 @@ func New(token, apiURL string, hc *http.Client) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("telegram: bot token is empty")
 	}
+	if strings.Contains(apiURL, token) {
+		// Someone pasted a getUpdates URL; keep the token out of the error.
+		return nil, fmt.Errorf("telegram: API URL must be the base URL like %s, without /bot<token>", DefaultAPIURL)
+	}
 	base, err := parseAPIURL(apiURL)
 	if err != nil {
 		return nil, err
