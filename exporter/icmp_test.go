@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/netns"
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+// fastDefaults probe every 200 ms so that the loopback test is quick.
+func fastDefaults() config.Defaults {
+	d := config.DefaultDefaults
+	d.Interval = config.Duration(200 * time.Millisecond)
+	d.Timeout = config.Duration(200 * time.Millisecond)
+	return d
+}
+
+func haveIPv6Loopback() bool {
+	c, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// TestLoopbackICMP runs the real exporter against loopback addresses (and
+// "localhost", resolved by the system) and scrapes it over HTTP.
+func TestLoopbackICMP(t *testing.T) {
+	netns.Require(t)
+	targets := []string{"127.0.0.1", "127.0.0.2"}
+	if haveIPv6Loopback() {
+		targets = append(targets, "::1")
+	}
+	cfg := tempConfig(t, "targets:\n  - host: localhost\n    ip_family: ip4\n    labels:\n      site: loopback\n")
+	a := start(t, options{configFile: cfg, args: targets, defaults: fastDefaults()})
+	all := append([]string{"localhost"}, targets...)
+	series := func(name, target string) string {
+		if target == "localhost" {
+			return fmt.Sprintf(`%s{site="loopback",target="localhost"}`, name)
+		}
+		return fmt.Sprintf(`%s{site="",target=%q}`, name, target)
+	}
+	body, ok := a.waitFor(t, 10*time.Second, func(b string) bool {
+		for _, tg := range all {
+			if v, _ := value(b, series("ping_responses_total", tg)); v < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		t.Fatalf("got %q, want >= 3 responses per target within 10 s", body)
+	}
+	time.Sleep(500 * time.Millisecond)
+	later := a.scrape(t)
+	for _, tg := range all {
+		if got := mustValue(t, later, series("ping_up", tg)); got != 1 {
+			t.Errorf("%s: ping_up got %v, want 1", tg, got)
+		}
+		req0, req1 := mustValue(t, body, series("ping_requests_total", tg)), mustValue(t, later, series("ping_requests_total", tg))
+		if req1 <= req0 {
+			t.Errorf("%s: requests got %v then %v, want growing", tg, req0, req1)
+		}
+		if resp := mustValue(t, later, series("ping_responses_total", tg)); resp > req1 {
+			t.Errorf("%s: got %v responses > %v requests, want <=", tg, resp, req1)
+		}
+		if got := mustValue(t, later, series("ping_rtt_seconds_count", tg)); got <= 0 {
+			t.Errorf("%s: rtt histogram count got %v, want > 0", tg, got)
+		}
+	}
+	if _, ok := value(later, `ping_target_info{family="ip4",ip="127.0.0.1",site="loopback",target="localhost"}`); !ok {
+		t.Errorf("got no ping_target_info for localhost at 127.0.0.1, want one")
+	}
+	promtoolCheck(t, later)
+}
+
+// promtoolCheck runs `promtool check metrics` on a scrape.
+func promtoolCheck(t *testing.T, body string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skipf("promtool not installed: %v", err)
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Errorf("promtool check metrics: got %v: %s, want clean", err, out.String())
+	}
+}
+
+// TestOutage pings a host in a network namespace over a veth link with the
+// default 1 s interval: ping_up goes 1 -> 0 within 10 s of the link going
+// down -> 1 within 10 s of it coming back, and counters stay consistent.
+func TestOutage(t *testing.T) {
+	netns.Require(t)
+	nsA, nsB := netns.New(t), netns.New(t)
+	link := netns.Connect(t, nsA, nsB)
+	inA := func(o prober.Options) (prober.Engine, error) {
+		var e prober.Engine
+		err := nsA.Do(func() error {
+			var err error
+			e, err = prober.New(o)
+			return err
+		})
+		return e, err
+	}
+	target := link.AddrB.String()
+	a := start(t, options{args: []string{target}, newEngine: inA})
+	up := fmt.Sprintf(`ping_up{target=%q}`, target)
+	check := func(phase string, want float64, within time.Duration) string {
+		t.Helper()
+		began := time.Now()
+		body, ok := a.waitFor(t, within, is(up, want))
+		if !ok {
+			t.Fatalf("%s: ping_up got %q, want %v within %s", phase, body, want, within)
+		}
+		t.Logf("%s: ping_up %v after %s", phase, want, time.Since(began).Round(100*time.Millisecond))
+		req := mustValue(t, body, fmt.Sprintf(`ping_requests_total{target=%q}`, target))
+		resp := mustValue(t, body, fmt.Sprintf(`ping_responses_total{target=%q}`, target))
+		if resp > req {
+			t.Errorf("%s: got %v responses > %v requests, want <=", phase, resp, req)
+		}
+		return body
+	}
+	check("start", 1, 10*time.Second)
+	link.Down(t)
+	down := check("link down", 0, 10*time.Second)
+	link.Up(t)
+	back := check("link up", 1, 10*time.Second)
+	reqDown := mustValue(t, down, fmt.Sprintf(`ping_requests_total{target=%q}`, target))
+	reqBack := mustValue(t, back, fmt.Sprintf(`ping_requests_total{target=%q}`, target))
+	if reqBack <= reqDown {
+		t.Errorf("requests: got %v after recovery, %v during the outage, want growing", reqBack, reqDown)
+	}
+}
