@@ -61,7 +61,7 @@ func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 	if err != nil {
 		t.Fatalf("EchoResponder in %s: %v", n.Name, err)
 	}
-	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 8192), done: make(chan struct{})}
+	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 256), done: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.receive() }()
