@@ -261,30 +261,36 @@ func TestOddAnswers(t *testing.T) {
 		handler http.HandlerFunc
 		reason  string
 		retry   bool
+		after   time.Duration
 	}{
 		{"ok false without code", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"ok":false}`))
-		}, telegram.ReasonServerError, true},
+		}, telegram.ReasonServerError, true, 0},
 		{"html 200", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`<html>captive portal for ` + r.URL.Path + `</html>`))
-		}, telegram.ReasonServerError, true},
+		}, telegram.ReasonServerError, true, 0},
+		{"html 429 from a proxy", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "12")
+			w.WriteHeader(429)
+			_, _ = w.Write([]byte(`<html>slow down</html>`))
+		}, telegram.ReasonRateLimited, true, 12 * time.Second},
 		{"json 503", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(503)
 			_, _ = w.Write([]byte(`{"ok":false,"error_code":503,"description":"Service Unavailable"}`))
-		}, telegram.ReasonServerError, true},
+		}, telegram.ReasonServerError, true, 0},
 		{"hangs past the client timeout", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client going away
 			select {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
-		}, telegram.ReasonNetwork, true},
+		}, telegram.ReasonNetwork, true, 0},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
 				conn.Close()
 			}
-		}, telegram.ReasonNetwork, true},
+		}, telegram.ReasonNetwork, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +301,9 @@ func TestOddAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = c.Send(context.Background(), telegram.Message{ChatID: "1", Text: "x"})
-			checkError(t, err, tt.reason, tt.retry)
+			if e := checkError(t, err, tt.reason, tt.retry); e.RetryAfter != tt.after {
+				t.Errorf("got retry after %s, want %s", e.RetryAfter, tt.after)
+			}
 		})
 	}
 }

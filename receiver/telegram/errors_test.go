@@ -90,7 +90,7 @@ func TestToErrorRedacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := c.toError(context.Background(), "sendMessage", tt.status, tt.err)
+			e := c.toError(context.Background(), "sendMessage", &doer{status: tt.status}, tt.err)
 			if e == nil || e.Reason != tt.reason {
 				t.Fatalf("got %v, want reason %s", e, tt.reason)
 			}
@@ -114,7 +114,7 @@ func TestCanceledUnwraps(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
 	<-ctx.Done()
-	e := c.toError(ctx, "getMe", 0, errors.New("whatever"))
+	e := c.toError(ctx, "getMe", &doer{}, errors.New("whatever"))
 	if !errors.Is(e, context.DeadlineExceeded) || !e.Retry {
 		t.Errorf("got %v (retry %v), want a retryable error matching context.DeadlineExceeded", e, e.Retry)
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,14 +100,15 @@ func (c *Client) call(ctx context.Context, method string, p tgbotapi.Params) (js
 	if err == nil {
 		return resp.Result, nil
 	}
-	if e := c.toError(ctx, method, d.status, err); e != nil {
+	if e := c.toError(ctx, method, d, err); e != nil {
 		return nil, e
 	}
 	return nil, nil // an error that counts as success ("message is not modified")
 }
 
 // toError turns whatever MakeRequest returned into a classified, redacted *Error.
-func (c *Client) toError(ctx context.Context, method string, status int, err error) *Error {
+func (c *Client) toError(ctx context.Context, method string, d *doer, err error) *Error {
+	status := d.status
 	var apiErr *tgbotapi.Error
 	if errors.As(err, &apiErr) {
 		code := apiErr.Code
@@ -117,7 +119,11 @@ func (c *Client) toError(ctx context.Context, method string, status int, err err
 			// "ok":false without an error code: not a Bot API answer.
 			return &Error{Method: method, Retry: true, Reason: ReasonServerError, Code: code, Description: c.redact(apiErr.Message)}
 		}
-		e := classify(method, code, apiErr.Message, apiErr.RetryAfter, apiErr.MigrateToChatID)
+		retryAfter := apiErr.RetryAfter
+		if retryAfter == 0 {
+			retryAfter = d.retryAfter
+		}
+		e := classify(method, code, apiErr.Message, retryAfter, apiErr.MigrateToChatID)
 		if e == nil {
 			return nil // "message is not modified" is success for an edit
 		}
@@ -131,7 +137,7 @@ func (c *Client) toError(ctx context.Context, method string, status int, err err
 		if status >= 200 && status < 300 {
 			return &Error{Method: method, Retry: true, Reason: ReasonServerError, Code: status, Description: desc}
 		}
-		e := classify(method, status, desc, 0, 0)
+		e := classify(method, status, desc, d.retryAfter, 0)
 		if e == nil {
 			e = &Error{Method: method, Retry: true, Reason: ReasonServerError, Code: status, Description: desc}
 		}
@@ -156,11 +162,13 @@ func (c *Client) redact(s string) string {
 }
 
 // doer binds one call's context to the shared http.Client and remembers the
-// HTTP status, which tgbotapi drops when the body is not JSON.
+// HTTP status and Retry-After header, which tgbotapi drops: a proxy in front
+// of the Bot API may answer 429 or 503 with an HTML page.
 type doer struct {
-	ctx    context.Context
-	hc     *http.Client
-	status int
+	ctx        context.Context
+	hc         *http.Client
+	status     int
+	retryAfter int // seconds, from the Retry-After header
 }
 
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
@@ -169,6 +177,9 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	d.status = resp.StatusCode
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		d.retryAfter = secs
+	}
 	resp.Body = limitedBody{io.LimitReader(resp.Body, maxResponseBytes), resp.Body}
 	return resp, nil
 }
