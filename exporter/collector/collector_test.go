@@ -3,12 +3,14 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -178,11 +180,10 @@ func TestRemovedTargetVanishes(t *testing.T) {
 	}
 }
 
-// BenchmarkCollect gathers 10,000 targets with two labels each, as a scrape
-// does (without the text encoding).
-func BenchmarkCollect(b *testing.B) {
+// benchTargets returns a collector of n targets with two labels each.
+func benchTargets(n int) *Collector {
 	c := New(nil)
-	ts := make([]*Target, 10_000)
+	ts := make([]*Target, n)
 	for i := range ts {
 		ts[i] = NewTarget(fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255),
 			map[string]string{"site": fmt.Sprint("s", i%10), "role": "host"}, time.Second)
@@ -191,12 +192,35 @@ func BenchmarkCollect(b *testing.B) {
 		ts[i].Replied(time.Millisecond, time.Now())
 	}
 	c.SetTargets(ts)
+	return c
+}
+
+// BenchmarkCollect gathers 10,000 targets, as a scrape does before encoding.
+func BenchmarkCollect(b *testing.B) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
+	reg.MustRegister(benchTargets(10_000))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := reg.Gather(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkScrape is a whole text-format scrape of 10,000 targets through
+// promhttp (gather, encode), as Prometheus sees it.
+func BenchmarkScrape(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(benchTargets(10_000))
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("got status %d, want 200", w.Code)
+		}
+		b.SetBytes(int64(w.Body.Len()))
 	}
 }
