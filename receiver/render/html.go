@@ -9,13 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// Escape HTML-escapes s for Telegram's HTML parse mode (<, >, &, ' and ").
+// escaper escapes what Telegram requires (<, >, &) and " so values are safe
+// inside attributes too (href="..."), using only entities Telegram knows.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\x00", "")
+
+// Escape HTML-escapes s for Telegram's HTML parse mode (&, <, > and ").
 // Invalid UTF-8 becomes U+FFFD and NUL bytes are dropped: Telegram rejects
 // both.
 func Escape(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "")
-	return html.EscapeString(s)
+	return escaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // Length counts s the way Telegram limits messages, in UTF-16 code units,

@@ -1,0 +1,275 @@
+package render
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	amtemplate "github.com/prometheus/alertmanager/template"
+
+	"github.com/downtime-detector/downtime/receiver/config"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// start is when the host really went down; the alert fires 1m later (its
+// rule has for: 1m, carried by the downtime_for annotation).
+var start = time.Date(2026, 11, 24, 19, 2, 11, 0, time.UTC)
+
+func alert(host string, extra ...string) amtemplate.Alert {
+	a := amtemplate.Alert{
+		Status: "firing",
+		Labels: amtemplate.KV{"alertname": "HostDown", "target": host, "job": "ping", "severity": "critical"},
+		Annotations: amtemplate.KV{
+			"summary":      host + " does not answer ping",
+			"downtime_for": "1m",
+		},
+		StartsAt:    start.Add(time.Minute),
+		Fingerprint: "fp-" + host,
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		a.Labels[extra[i]] = extra[i+1]
+	}
+	return a
+}
+
+func resolved(a amtemplate.Alert, after time.Duration) amtemplate.Alert {
+	a.Status = "resolved"
+	a.EndsAt = start.Add(after)
+	return a
+}
+
+func newRenderer(t testing.TB, tmpl config.Templates) *Renderer {
+	t.Helper()
+	r, err := New(tmpl, time.UTC, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkMessages checks the invariants of every rendering: each message fits,
+// is well-formed Telegram HTML, and the alerts appear exactly once, in order.
+func checkMessages(t testing.TB, msgs []Message, alerts int) {
+	t.Helper()
+	next := 0
+	for i, m := range msgs {
+		if l := Length(m.Text); l > MaxLength {
+			t.Errorf("message %d: got length %d, want <= %d", i, l, MaxLength)
+		}
+		if err := Validate(m.Text); err != nil {
+			t.Errorf("message %d: got invalid HTML (%v), want well-formed:\n%s", i, err, m.Text)
+		}
+		if len(m.Alerts) == 0 {
+			t.Errorf("message %d: got no alerts, want at least one", i)
+		}
+		for _, a := range m.Alerts {
+			if a != next {
+				t.Fatalf("message %d: got alert %d, want %d (each alert once, in order)", i, a, next)
+			}
+			next++
+		}
+	}
+	if next != alerts {
+		t.Errorf("got %d alerts in messages, want %d", next, alerts)
+	}
+}
+
+func golden(t *testing.T, name string, msgs []Message) {
+	t.Helper()
+	var b strings.Builder
+	for i, m := range msgs {
+		fmt.Fprintf(&b, "----- message %d of %d: alerts %v, length %d\n%s\n", i+1, len(msgs), span(m.Alerts), Length(m.Text), m.Text)
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("got\n%s\nwant (%s)\n%s", b.String(), path, want)
+	}
+}
+
+func span(idx []int) string {
+	if len(idx) > 3 {
+		return fmt.Sprintf("%d..%d", idx[0], idx[len(idx)-1])
+	}
+	return fmt.Sprint(idx)
+}
+
+func resolveAll(alerts []amtemplate.Alert, after time.Duration) []amtemplate.Alert {
+	for i := range alerts {
+		alerts[i] = resolved(alerts[i], after)
+	}
+	return alerts
+}
+
+func hostileAlerts() []amtemplate.Alert {
+	a := alert(`<script>alert("x")</script>`, "team", `R&D "core" <ops>`, "emoji", "🔥👩‍👩‍👧 ünïcödé")
+	a.Annotations["summary"] = `5 < 6 && 7 > 3 "quoted" 'single' &amp; &lt;b&gt;`
+	a.Annotations["description"] = "line one\nline two <i>not italic</i>"
+	long := alert("db1", "blob", strings.Repeat("x<&>", 1250))
+	long.Annotations["description"] = strings.Repeat("🔥", 2100)
+	host := alert(strings.Repeat("very-long-host-name.", 20) + "example.com")
+	bad := alert("bad\xff\xfeutf8\x00nul")
+	return []amtemplate.Alert{a, long, host, bad}
+}
+
+func TestGolden(t *testing.T) {
+	r := newRenderer(t, config.Templates{})
+	five := make([]amtemplate.Alert, 5)
+	for i := range five {
+		five[i] = alert(fmt.Sprintf("web%d.example.com", i+1), "site", "fra")
+	}
+	many := make([]amtemplate.Alert, 300)
+	for i := range many {
+		many[i] = alert(fmt.Sprintf("node%03d.dc1.example.com", i), "rack", fmt.Sprintf("r%02d", i%40))
+	}
+	db := alert("db1.example.com")
+	tests := []struct {
+		name string
+		data Data
+	}{
+		{"firing", Data{Kind: Firing, Alerts: []amtemplate.Alert{db}, Now: start.Add(time.Minute)}},
+		{"reminder", Data{Kind: Reminder, Alerts: []amtemplate.Alert{db}, Now: start.Add(63 * time.Minute), Reminder: 2, Reminders: 3}},
+		{"final_reminder", Data{Kind: FinalReminder, Alerts: []amtemplate.Alert{db}, Now: start.Add(time.Hour), Reminder: 3, Reminders: 3}},
+		{"resolved", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(db, 12*time.Minute)}, Now: start.Add(13 * time.Minute)}},
+		{"resolved_edit", Data{Kind: ResolvedEdit, Alerts: []amtemplate.Alert{resolved(db, 12*time.Minute)}, Now: start.Add(13 * time.Minute)}},
+		{"resolved_edit_partial", Data{Kind: ResolvedEdit, Alerts: []amtemplate.Alert{resolved(five[0], 2*time.Hour), five[1]}, Now: start.Add(3 * time.Hour)}},
+		{"resolved_next_day", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(db, 5*time.Hour+30*time.Minute)}, Now: start.Add(6 * time.Hour)}},
+		{"grouped", Data{Kind: Firing, Alerts: five, Now: start.Add(time.Minute)}},
+		{"grouped_resolved", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(five[0], time.Minute), resolved(five[1], 26*time.Hour)}, Now: start.Add(27 * time.Hour)}},
+		{"split", Data{Kind: Firing, Alerts: many, Now: start.Add(time.Minute)}},
+		{"hostile", Data{Kind: Firing, Alerts: hostileAlerts(), Now: start.Add(time.Minute)}},
+		{"hostile_resolved_edit", Data{Kind: ResolvedEdit, Alerts: resolveAll(hostileAlerts(), time.Hour), Now: start.Add(2 * time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, err := r.Render(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMessages(t, msgs, len(tt.data.Alerts))
+			golden(t, tt.name, msgs)
+		})
+	}
+}
+
+func TestSplit(t *testing.T) {
+	r := newRenderer(t, config.Templates{})
+	alerts := make([]amtemplate.Alert, 300)
+	for i := range alerts {
+		alerts[i] = alert(fmt.Sprintf("host-%03d", i))
+	}
+	msgs, err := r.Render(Data{Kind: Firing, Alerts: alerts, Now: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) < 2 {
+		t.Fatalf("got %d messages, want several", len(msgs))
+	}
+	checkMessages(t, msgs, len(alerts))
+	all := ""
+	for _, m := range msgs {
+		all += m.Text + "\n"
+	}
+	for i := range alerts {
+		host := fmt.Sprintf("<b>host-%03d</b>", i)
+		if n := strings.Count(all, host); n != 1 {
+			t.Errorf("alert %d: got %d occurrences, want 1", i, n)
+		}
+	}
+}
+
+func TestResolvedEditIsOneMessage(t *testing.T) {
+	r := newRenderer(t, config.Templates{})
+	for _, n := range []int{1, 20, 60, 300} {
+		alerts := make([]amtemplate.Alert, n)
+		for i := range alerts {
+			alerts[i] = resolved(alert(fmt.Sprintf("host-%03d", i), "blob", strings.Repeat("v", 300)), time.Hour)
+		}
+		msgs, err := r.Render(Data{Kind: ResolvedEdit, Alerts: alerts, Now: start.Add(2 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 {
+			t.Fatalf("%d alerts: got %d messages, want 1", n, len(msgs))
+		}
+		checkMessages(t, msgs, n)
+	}
+}
+
+func TestDowntime(t *testing.T) {
+	tests := []struct {
+		name     string
+		forValue string
+		label    bool
+		status   string
+		endsAt   time.Time
+		now      time.Time
+		since    time.Time
+		dur      time.Duration
+	}{
+		{name: "no for", now: start.Add(10 * time.Minute), since: start, dur: 10 * time.Minute},
+		{name: "annotation", forValue: "2m", now: start.Add(10 * time.Minute), since: start.Add(-2 * time.Minute), dur: 12 * time.Minute},
+		{name: "label", forValue: "1h", label: true, now: start, since: start.Add(-time.Hour), dur: time.Hour},
+		{name: "invalid for ignored", forValue: "soon", now: start.Add(time.Minute), since: start, dur: time.Minute},
+		{name: "resolved uses endsAt", status: "resolved", endsAt: start.Add(5 * time.Minute), now: start.Add(time.Hour), since: start, dur: 5 * time.Minute},
+		{name: "now before start", now: start.Add(-time.Minute), since: start, dur: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := amtemplate.Alert{Status: "firing", StartsAt: start, EndsAt: tt.endsAt, Labels: amtemplate.KV{}, Annotations: amtemplate.KV{}}
+			if tt.status != "" {
+				a.Status = tt.status
+			}
+			if tt.label {
+				a.Labels[ForKey] = tt.forValue
+			} else if tt.forValue != "" {
+				a.Annotations[ForKey] = tt.forValue
+			}
+			since, _, d := downtime(a, tt.now, a.Status == "resolved")
+			if !since.Equal(tt.since) || d != tt.dur {
+				t.Errorf("got since %v duration %v, want %v %v", since, d, tt.since, tt.dur)
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	r := newRenderer(t, config.Templates{})
+	if _, err := r.Render(Data{Kind: Firing}); err == nil || err.Error() != "render: no alerts" {
+		t.Errorf("got %v, want render: no alerts", err)
+	}
+	if _, err := r.Render(Data{Kind: "bogus", Alerts: []amtemplate.Alert{alert("x")}}); err == nil || err.Error() != `render: unknown kind "bogus"` {
+		t.Errorf("got %v, want unknown kind", err)
+	}
+}
+
+func TestTimeZoneAndFormat(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	r, err := New(config.Templates{}, berlin, "02.01.2006 15:04 MST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := r.Render(Data{Kind: Firing, Alerts: []amtemplate.Alert{alert("db1")}, Now: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "down since 24.11.2026 20:02 CET"; !strings.Contains(msgs[0].Text, want) {
+		t.Errorf("got\n%s\nwant it to contain %q", msgs[0].Text, want)
+	}
+}
