@@ -1,9 +1,11 @@
 package netns
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -28,6 +30,8 @@ const (
 	icmpFilter = 1
 	// rcvBuf is the receive buffer of the responder's socket in bytes.
 	rcvBuf = 8 << 20
+	// echoIgnoreAll switches the kernel's own echo replies off.
+	echoIgnoreAll = "net.ipv4.icmp_echo_ignore_all"
 )
 
 // EchoResponder makes n answer IPv4 pings itself, each reply sent delay after
@@ -44,7 +48,14 @@ func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 	if delay < 0 {
 		t.Fatalf("EchoResponder(%v): negative delay", delay)
 	}
-	n.Sysctl(t, "net.ipv4.icmp_echo_ignore_all", "1")
+	n.mu.Lock()
+	running := n.echo
+	n.echo = true
+	n.mu.Unlock()
+	if running {
+		t.Fatalf("EchoResponder in %s: already running (two would answer every ping twice)", n.Name)
+	}
+	n.Sysctl(t, echoIgnoreAll, "1")
 	var conn *net.IPConn
 	err := n.Do(func() error {
 		c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
@@ -63,13 +74,19 @@ func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 	}
 	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 256), done: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); r.receive() }()
-	go func() { defer wg.Done(); r.send() }()
+	wg.Go(r.receive)
+	wg.Go(r.send)
 	t.Cleanup(func() {
 		close(r.done)
 		conn.Close()
 		wg.Wait()
+		n.mu.Lock()
+		n.echo = false
+		n.mu.Unlock()
+		// Give the kernel its echo replies back, unless n is gone already.
+		if err := n.writeSysctl(echoIgnoreAll, "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("EchoResponder cleanup in %s: %v", n.Name, err)
+		}
 	})
 }
 

@@ -100,6 +100,7 @@ type NS struct {
 	mu      sync.Mutex
 	subnets map[[4]byte]bool // network addresses of the /30s on links of n
 	nft     bool             // SetLoss ran: cleanup flushes the ruleset
+	echo    bool             // an EchoResponder is running
 }
 
 // New creates a namespace with a unique name "dt-<random hex>-<pid>" and lo
@@ -320,14 +321,18 @@ func (n *NS) Sysctl(t testing.TB, key, value string) {
 	if !strings.HasPrefix(key, "net.") {
 		t.Fatalf("sysctl %q: only net.* keys are per namespace", key)
 	}
+	if err := n.writeSysctl(key, value); err != nil {
+		t.Fatalf("sysctl %s=%s in %s: %v", key, value, n.Name, err)
+	}
+}
+
+// writeSysctl writes a net.* sysctl inside n.
+func (n *NS) writeSysctl(key, value string) error {
 	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	err := n.Do(func() error {
+	return n.Do(func() error {
 		// /proc/sys/net resolves to the namespace of the opening thread.
 		return os.WriteFile(path, []byte(value+"\n"), 0o644)
 	})
-	if err != nil {
-		t.Fatalf("sysctl %s=%s in %s: %v", key, value, n.Name, err)
-	}
 }
 
 // Listen is net.Listen inside n, e.g. n.Listen("tcp", "198.18.0.1:0").

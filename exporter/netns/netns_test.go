@@ -313,6 +313,37 @@ func TestSetLossWithEchoResponder(t *testing.T) {
 	}
 }
 
+func TestEchoResponderTwice(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	l := Connect(t, a, b)
+	p := newPinger(t, a)
+	t.Run("first", func(t *testing.T) {
+		b.EchoResponder(t, 10*time.Millisecond)
+		rtts, err := p.burst(l.AddrB, 1, time.Second)
+		if err != nil || len(rtts) != 1 || rtts[0] < 10*time.Millisecond {
+			t.Errorf("got rtts %v, %v, want one of at least 10ms", rtts, err)
+		}
+	})
+	// After the responder's cleanup the kernel answers again, at once.
+	rtts, err := p.burst(l.AddrB, 1, time.Second)
+	if err != nil || len(rtts) != 1 || rtts[0] > 5*time.Millisecond {
+		t.Errorf("got rtts %v, %v after responder stopped, want one kernel reply", rtts, err)
+	}
+	t.Run("second", func(t *testing.T) {
+		b.EchoResponder(t, 20*time.Millisecond)
+		rtts, err := p.burst(l.AddrB, 3, time.Second)
+		if err != nil || len(rtts) != 3 {
+			t.Fatalf("got rtts %v, %v, want 3", rtts, err)
+		}
+		for _, rtt := range rtts {
+			if rtt < 20*time.Millisecond {
+				t.Errorf("got rtt %v, want at least 20ms", rtt)
+			}
+		}
+	})
+}
+
 func TestEchoResponder(t *testing.T) {
 	Require(t)
 	a, b := newNS(t), newNS(t)
