@@ -8,9 +8,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// HostLabels are the labels that name the host, first present wins; the
+// hostLabels are the labels that name the host, first present wins; the
 // alertname is the fallback.
-var HostLabels = []string{"target", "instance", "host"}
+var hostLabels = []string{"target", "instance", "host"}
 
 // Context is what a template executes against: one alert and the facts of
 // the notification. String fields coming from labels and annotations are
@@ -33,7 +33,8 @@ type Context struct {
 type Alert struct {
 	// Labels and Annotations hold HTML-escaped values (and keys).
 	amtemplate.Alert
-	// Host is the first of the HostLabels present, else the alertname.
+	// Host is the first label present of target, instance and host, else
+	// the alertname.
 	Host string
 	// Summary and Description are those annotations.
 	Summary, Description string
@@ -56,7 +57,7 @@ func (r *Renderer) context(d Data, i, max int) Context {
 	a := d.Alerts[i]
 	esc := func(s string) string { return Escape(truncate(s, max)) }
 	hostKey := ""
-	for _, k := range HostLabels {
+	for _, k := range hostLabels {
 		if a.Labels[k] != "" {
 			hostKey = k
 			break
@@ -107,17 +108,24 @@ func labelText(kv amtemplate.KV, skip string, esc func(string) string) string {
 	return strings.Join(parts, ", ")
 }
 
-// downtime works out when the downtime began and ended and how long it
-// lasted, from the alert alone (and now while it is firing).
-func downtime(a amtemplate.Alert, now time.Time, resolved bool) (since, until time.Time, d time.Duration) {
-	since = a.StartsAt
+// Since returns when the downtime of a began: StartsAt moved back by the
+// duration in its downtime_for annotation (or label), if any and valid
+// (Prometheus durations: "90s", "1m", "1h30m"). Measure reminders from it.
+func Since(a amtemplate.Alert) time.Time {
 	forVal := a.Annotations[ForKey]
 	if forVal == "" {
 		forVal = a.Labels[ForKey]
 	}
 	if f, err := model.ParseDuration(strings.TrimSpace(forVal)); err == nil && f > 0 {
-		since = since.Add(-time.Duration(f))
+		return a.StartsAt.Add(-time.Duration(f))
 	}
+	return a.StartsAt
+}
+
+// downtime works out when the downtime began and ended and how long it
+// lasted, from the alert alone (and now while it is firing).
+func downtime(a amtemplate.Alert, now time.Time, resolved bool) (since, until time.Time, d time.Duration) {
+	since = Since(a)
 	end := now
 	if end.IsZero() {
 		end = time.Now()

@@ -1,27 +1,3 @@
-// Package render turns Alertmanager alerts into Telegram HTML messages.
-//
-//	r, err := render.New(cfg.Templates, cfg.Location(), cfg.Format())
-//	msgs, err := r.Render(render.Data{Kind: render.Firing, Alerts: alerts, Now: now})
-//	for _, m := range msgs { send(m.Text) ; remember m.Alerts -> message id }
-//
-// Every kind of message (Firing, Reminder, FinalReminder, Resolved,
-// ResolvedEdit) has a template that renders ONE alert as a block; a
-// notification with several alerts is one block per alert, blocks separated
-// by a blank line. Messages are at most MaxLength (4096) UTF-16 units of raw
-// HTML and are split only between blocks; a block that is too long on its own
-// is rendered again with its label and annotation values truncated ("…"), so
-// no tag or entity is ever cut.
-//
-// Templates are Go text/template with Alertmanager's template functions
-// (toUpper, join, reReplaceAll, ...) plus duration, formatTime, timeRange and
-// htmlEscape. They execute against a Context. Label and annotation values
-// (and Host, Summary, Description, LabelText) are already HTML-escaped, so
-// templates can print them as they are.
-//
-// Durations come from the alert's StartsAt/EndsAt, not from when the webhook
-// arrived. Prometheus sets StartsAt when the rule fires, after its "for:";
-// an annotation (or label) "downtime_for" holding that duration ("1m")
-// moves Since back by it so "down since" is the real start.
 package render
 
 import (
@@ -121,6 +97,13 @@ func New(cfg config.Templates, loc *time.Location, layout string) (*Renderer, er
 		r.user[k] = true
 	}
 	return r, nil
+}
+
+// FromConfig is New with the configuration's templates, time zone and
+// time format. Call it when loading the configuration (and --config.check)
+// so template errors surface at start.
+func FromConfig(cfg *config.Config) (*Renderer, error) {
+	return New(cfg.Templates, cfg.Location(), cfg.Format())
 }
 
 func (r *Renderer) funcs() template.FuncMap {
