@@ -172,3 +172,11 @@ func TestModeError(t *testing.T) {
 		t.Errorf("got error %v, want it to wrap %v", err, howTo)
 	}
 }
+
+// TestExampleConfig keeps the README's example valid.
+func TestExampleConfig(t *testing.T) {
+	o := options{configFile: "testdata/example.yml", configCheck: true, defaults: defaultsForTest()}
+	if err := run(t.Context(), o); err != nil {
+		t.Errorf("testdata/example.yml: got error %v, want none", err)
+	}
+}
