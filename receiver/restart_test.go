@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
+)
+
+// envRunMain makes the test binary run main() with the JSON-encoded
+// arguments in it, so a test can start the receiver as a process and kill -9 it.
+const envRunMain = "DOWNTIME_RECEIVER_TEST_MAIN_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(envRunMain); args != "" {
+		var a []string
+		if err := json.Unmarshal([]byte(args), &a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Args = append([]string{program}, a...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess runs the receiver as a child process on a free port.
+func startProcess(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	enc, _ := json.Marshal(append(args, "--web.listen-address="+addr, "--log.level=debug"))
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envRunMain+"="+string(enc))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		checkNoSecret(t, "process output", out.String())
+	})
+	waitReady(t, "http://"+addr)
+	return cmd, "http://" + addr, out
+}
+
+// Queue while Telegram is down, kill -9 the receiver, restart it on the same
+// storage, bring Telegram up: every message is sent exactly once, and the
+// resolved message replies to the firing message sent after the restart.
+func TestKillAndRestart(t *testing.T) {
+	tg := telegramtest.NewServer(t, testToken)
+	tg.SetDown(true)
+	dir := t.TempDir()
+	args := []string{"--config.file=" + writeConfig(t, "4242", ""), "--storage.path=" + dir, "--telegram.api-url=" + tg.URL}
+	cmd, url, out := startProcess(t, args...)
+	start := time.Now().Add(-3 * time.Minute)
+	for i := range 5 {
+		mustPost(t, url+"/webhook", body("firing", hostAlert("firing", fmt.Sprint("h", i), start)))
+	}
+	mustPost(t, url+"/webhook", body("resolved", hostAlert("resolved", "h0", start)))
+	time.Sleep(1500 * time.Millisecond) // let the worker fail against the outage
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if n := len(tg.Messages()); n != 0 {
+		t.Fatalf("messages during outage: got %d, want 0", n)
+	}
+	if !strings.Contains(out.String(), "will retry") {
+		t.Errorf("first process log has no retry line:\n%s", out.String())
+	}
+
+	_, url, _ = startProcess(t, args...)
+	tg.SetDown(false)
+	msgs := tg.WaitMessages(t, 6, 20*time.Second)
+	tg.WaitEdits(t, 1, 5*time.Second)
+	// Alertmanager retries what it may not have seen acknowledged: no doubles.
+	for i := range 5 {
+		mustPost(t, url+"/webhook", body("firing", hostAlert("firing", fmt.Sprint("h", i), start)))
+	}
+	time.Sleep(time.Second)
+	msgs = tg.Messages()
+	if len(msgs) != 6 || len(tg.Edits()) != 1 {
+		t.Fatalf("after restart: got %d messages and %d edits, want 6 and 1", len(msgs), len(tg.Edits()))
+	}
+	seen := map[string]bool{}
+	firingID := 0
+	for _, m := range msgs {
+		if seen[m.Text] {
+			t.Errorf("message sent twice: %q", m.Plain)
+		}
+		seen[m.Text] = true
+		if strings.Contains(m.Plain, "h0") && m.ReplyTo == 0 {
+			firingID = m.MessageID
+		}
+	}
+	if last := msgs[len(msgs)-1]; firingID == 0 || last.ReplyTo != firingID {
+		t.Errorf("resolved message: got reply to %d, want the firing message of h0 (%d)", last.ReplyTo, firingID)
+	}
+}
