@@ -30,7 +30,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 		clk.Set(t0.Add(time.Duration(m) * time.Minute))
 		mustPost(t, r.url+"/webhook", firing)
 	}
-	msgs = tg.WaitMessages(t, 4, 15*time.Second)
+	tg.WaitMessages(t, 4, 15*time.Second)
 	settle()
 	if msgs = tg.Messages(); len(msgs) != 4 {
 		t.Fatalf("messages after 70m of repeats: got %d, want firing + 2 reminders + final", len(msgs))

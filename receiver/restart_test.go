@@ -90,14 +90,14 @@ func TestKillAndRestart(t *testing.T) {
 
 	_, url, _ = startProcess(t, args...)
 	tg.SetDown(false)
-	msgs := tg.WaitMessages(t, 6, 20*time.Second)
+	tg.WaitMessages(t, 6, 20*time.Second)
 	tg.WaitEdits(t, 1, 5*time.Second)
 	// Alertmanager retries what it may not have seen acknowledged: no doubles.
 	for i := range 5 {
 		mustPost(t, url+"/webhook", body("firing", hostAlert("firing", fmt.Sprint("h", i), start)))
 	}
 	time.Sleep(time.Second)
-	msgs = tg.Messages()
+	msgs := tg.Messages()
 	if len(msgs) != 6 || len(tg.Edits()) != 1 {
 		t.Fatalf("after restart: got %d messages and %d edits, want 6 and 1", len(msgs), len(tg.Edits()))
 	}
