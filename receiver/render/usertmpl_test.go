@@ -112,3 +112,39 @@ func TestTemplateFromConfigFile(t *testing.T) {
 		t.Errorf("got %+v, %v, want %q", msgs, err, "🔥 db&lt;1&gt;")
 	}
 }
+
+// TestTemplatesExample renders the examples of receiver/TEMPLATES.md.
+func TestTemplatesExample(t *testing.T) {
+	cfg, err := config.Load("testdata/templates-example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := FromConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alert("db1", "site", "fra")
+	a.GeneratorURL = `http://prometheus:9090/graph?g0.expr=ping_up{target="db1"}&g0.tab=1`
+	tests := []struct {
+		data Data
+		want string
+	}{
+		{Data{Kind: Firing, Alerts: []amtemplate.Alert{a}},
+			`🔴 <b>db1</b> down since 19:02 <a href="http://prometheus:9090/graph?g0.expr=ping_up{target=&quot;db1&quot;}&amp;g0.tab=1">graph</a>`},
+		{Data{Kind: Reminder, Alerts: []amtemplate.Alert{a}, Now: start.Add(time.Hour), Reminder: 2, Reminders: 3},
+			"🔴 <b>db1</b> still down for 1h (reminder 2 of 3)\n<i>db1 does not answer ping</i>\ndown since 2026-11-24 19:02:11 UTC [fra]"},
+		{Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(a, 90*time.Second)}},
+			"✅ db1 back after 1m"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.data.Kind), func(t *testing.T) {
+			msgs, err := r.Render(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msgs[0].Text != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", msgs[0].Text, tt.want)
+			}
+		})
+	}
+}
