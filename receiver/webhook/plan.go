@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
 
@@ -50,7 +51,9 @@ func Decide(a template.Alert, st store.AlertState, sched Schedule, now time.Time
 	if st.Resolved {
 		return d
 	}
-	passed := thresholdsPassed(sched.After, now.Sub(a.StartsAt))
+	// Measured from the real start (startsAt minus the downtime_for
+	// annotation), like the durations in the messages.
+	passed := thresholdsPassed(sched.After, now.Sub(render.Since(a)))
 	switch {
 	case a.Status == "resolved":
 		d.Kind, d.Edit, d.State.Resolved = store.KindResolved, st.Firing, true

@@ -47,6 +47,13 @@ func TestDecide(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := t0.Add(tc.down)
+			if tc.down == 10*time.Minute { // same decision when the rule's for: is reported
+				a := alert(tc.status, "a")
+				a.Annotations = template.KV{"downtime_for": "2m"}
+				if d := Decide(a, tc.st, reminders, now.Add(-2*time.Minute)); d.Kind != tc.wantKind || d.Reminder != tc.wantReminder {
+					t.Errorf("with downtime_for 2m: got %q/%d, want %q/%d", d.Kind, d.Reminder, tc.wantKind, tc.wantReminder)
+				}
+			}
 			d := Decide(alert(tc.status, "a"), tc.st, reminders, now)
 			tc.wantState.Updated = now
 			if d.Kind != tc.wantKind || d.Reminder != tc.wantReminder || d.Final != tc.wantFinal || d.Edit != tc.wantEdit {
