@@ -109,6 +109,10 @@ func (m *manager) resolved(j job, addr netip.Addr, err error) {
 	if m.byKey[j.host] != t {
 		return // removed or replaced by a reload meanwhile
 	}
+	if t.cfg.IPFamily != j.family {
+		t.next = time.Time{} // family changed by a reload meanwhile: again
+		return
+	}
 	now := m.now()
 	t.resolvedAt = now
 	t.early = min(2*t.early, m.every)

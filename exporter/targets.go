@@ -75,10 +75,15 @@ func (m *manager) apply(cfg *config.Config) {
 		t := m.byKey[c.Host]
 		switch {
 		case t == nil || !maps.Equal(t.cfg.Labels, c.Labels):
+			nt := &target{cfg: c, obs: collector.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
 			if t != nil {
 				m.eng.Remove(c.Host)
+				if t.cfg.IPFamily == c.IPFamily {
+					nt.addr = t.addr // a name keeps its address until re-resolved
+					nt.obs.SetAddr(nt.addr)
+				}
 			}
-			t = &target{cfg: c, obs: collector.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
+			t = nt
 			m.start(t)
 		case !sameSettings(t.cfg, c):
 			m.log.Info("target settings changed, restarting its probes", "target", c.Host)
