@@ -143,11 +143,11 @@ func checkAfter(node *yaml.Node, after []model.Duration, section string) error {
 func (c *Config) checkRoutes(node *yaml.Node) error {
 	seen := map[string]bool{}
 	for i, r := range c.Routes {
+		n := node
+		if node.Kind == yaml.SequenceNode && i < len(node.Content) {
+			n = node.Content[i]
+		}
 		if seen[r.Name] {
-			n := node
-			if node.Kind == yaml.SequenceNode && i < len(node.Content) {
-				n = node.Content[i]
-			}
 			return atLine(n, "route %q: duplicate route name", r.Name)
 		}
 		seen[r.Name] = true

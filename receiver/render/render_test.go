@@ -12,6 +12,7 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 
 	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -63,6 +64,10 @@ func checkMessages(t testing.TB, msgs []Message, alerts int) {
 		}
 		if err := Validate(m.Text); err != nil {
 			t.Errorf("message %d: got invalid HTML (%v), want well-formed:\n%s", i, err, m.Text)
+		}
+		// Cross-check with the fake Telegram API's parser (tdlib's rules).
+		if _, _, err := telegramtest.ParseHTML(m.Text); err != nil {
+			t.Errorf("message %d: Telegram would reject it (%v):\n%s", i, err, m.Text)
 		}
 		if len(m.Alerts) == 0 {
 			t.Errorf("message %d: got no alerts, want at least one", i)
@@ -271,5 +276,44 @@ func TestTimeZoneAndFormat(t *testing.T) {
 	}
 	if want := "down since 24.11.2026 20:02 CET"; !strings.Contains(msgs[0].Text, want) {
 		t.Errorf("got\n%s\nwant it to contain %q", msgs[0].Text, want)
+	}
+}
+
+func TestConcurrentRender(t *testing.T) {
+	r := newRenderer(t, config.Templates{Firing: `{{ template "builtin.firing" . }}`})
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := r.Render(Data{Kind: Firing, Alerts: hostileAlerts(), Now: start})
+			done <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestReminderWithoutCount(t *testing.T) {
+	msgs, err := newRenderer(t, config.Templates{}).Render(Data{Kind: Reminder, Alerts: []amtemplate.Alert{alert("db1")}, Now: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(msgs[0].Text, "\n"); first != "🔴 <b>db1</b> still down for 1h" {
+		t.Errorf("got %q, want no reminder count", first)
+	}
+}
+
+func BenchmarkRender300(b *testing.B) {
+	r := newRenderer(b, config.Templates{})
+	alerts := make([]amtemplate.Alert, 300)
+	for i := range alerts {
+		alerts[i] = alert(fmt.Sprintf("node%03d.example.com", i))
+	}
+	for b.Loop() {
+		if _, err := r.Render(Data{Kind: Firing, Alerts: alerts, Now: start}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -14,7 +14,8 @@ down since {{ formatTime .Since }}
 {{- with .LabelText }}
 {{ . }}{{ end }}`,
 
-	Reminder: `🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }} (reminder {{ .Reminder }} of {{ .Reminders }})
+	Reminder: `🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }}
+{{- if .Reminders }} (reminder {{ .Reminder }} of {{ .Reminders }}){{ end }}
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
 down since {{ formatTime .Since }}`,
