@@ -100,14 +100,24 @@ type Store struct {
 	db *bolt.DB
 }
 
+// Options tune Open.
+type Options struct {
+	// NoSync skips fsync on commit: only for tests and fuzzing, where
+	// durability across power loss does not matter.
+	NoSync bool
+}
+
 // Open creates dir if needed and opens dir/receiver.db. It fails fast
 // (after one second) when another process holds the file.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating storage directory %q: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoSync: o.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("opening store %q: %w", path, err)
 	}

@@ -243,7 +243,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"a":1}}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
-	st, err := store.Open(f.TempDir())
+	st, err := store.OpenWith(f.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}
