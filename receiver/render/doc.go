@@ -41,7 +41,7 @@
 //
 //	🔴 <b>db1.example.com</b> is down
 //	<i>db1.example.com does not answer ping</i>
-//	down since 2026-11-24 19:02:11 UTC
+//	down since 2026-11-24 19:02:11 UTC (1m)
 //	alertname=HostDown, job=ping, severity=critical
 //
 //	🔴 <b>db1.example.com</b> still down for 1h03m (reminder 2 of 3)

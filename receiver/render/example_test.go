@@ -34,7 +34,7 @@ func ExampleRenderer_Render() {
 	// Output:
 	// 🔴 <b>db1</b> is down
 	// <i>no reply to ping</i>
-	// down since 2026-11-24 19:02:11 UTC
+	// down since 2026-11-24 19:02:11 UTC (1m)
 	// alertname=HostDown, job=ping
 	// 🔴 <b>db1</b> still down for 1h03m (reminder 2 of 3)
 	// <i>no reply to ping</i>

@@ -11,6 +11,7 @@ var builtins = map[Kind]string{
 {{- with .Description }}
 {{ . }}{{ end }}
 down since {{ formatTime .Since }}
+{{- if ge .Duration.Minutes 1.0 }} ({{ duration .Duration }}){{ end }}
 {{- with .LabelText }}
 {{ . }}{{ end }}`,
 
