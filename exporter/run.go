@@ -51,6 +51,7 @@ type options struct {
 type exporter struct {
 	o        options
 	reg      *prometheus.Registry
+	col      *collector.Collector // served next to reg, not registered: see Collector.Gather
 	targets  *manager
 	reloadMu sync.Mutex
 	reloadOK prometheus.Gauge
@@ -76,9 +77,8 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("start %s prober: %w", o.mode, err)
 	}
 	defer eng.Close()
-	col := collector.New(o.now)
-	e.reg.MustRegister(col)
-	e.targets = newManager(eng, col, o, e.reg)
+	e.col = collector.New(o.now)
+	e.targets = newManager(eng, e.col, o, e.reg)
 	e.targets.apply(cfg)
 	e.reloadOK.Set(1)
 	e.reloadTS.SetToCurrentTime()
@@ -191,7 +191,7 @@ func (e *exporter) serve(ctx context.Context) error {
 // handler routes the metrics, landing page, health and reload endpoints.
 func (e *exporter) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(e.o.telemetryPath, promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{
+	mux.Handle(e.o.telemetryPath, promhttp.HandlerFor(collector.Gatherers{e.reg, e.col}, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(e.o.logger.Handler(), slog.LevelError),
 		Registry: e.reg, // promhttp_metric_handler_errors_total
 	}))

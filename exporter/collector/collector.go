@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,6 +189,7 @@ func (c *Collector) SetTargets(ts []*Target) {
 	for i, t := range ts {
 		set[i] = entry{t: t, labels: labelPairs(t, names)}
 	}
+	slices.SortFunc(set, func(a, b entry) int { return strings.Compare(a.t.name, b.t.name) })
 	c.mu.Lock()
 	c.set, c.names, c.descs = set, names, newDescs(names)
 	c.mu.Unlock()
@@ -225,17 +227,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if t.Up(now) {
 			up = 1
 		}
-		ch <- &metric{d.up, e.labels, dto.MetricType_GAUGE, up}
-		ch <- &metric{d.requests, e.labels, dto.MetricType_COUNTER, float64(t.requests.Load())}
-		ch <- &metric{d.responses, e.labels, dto.MetricType_COUNTER, float64(t.responses.Load())}
-		ch <- &metric{d.late, e.labels, dto.MetricType_COUNTER, float64(t.late.Load())}
-		ch <- &metric{d.sendErrs, e.labels, dto.MetricType_COUNTER, float64(t.sendErrs.Load())}
-		ch <- &metric{d.resolveErrs, e.labels, dto.MetricType_COUNTER, float64(t.resolvErr.Load())}
+		ch <- &metric{d[famUp], e.labels, dto.MetricType_GAUGE, up}
+		ch <- &metric{d[famRequests], e.labels, dto.MetricType_COUNTER, float64(t.requests.Load())}
+		ch <- &metric{d[famResponses], e.labels, dto.MetricType_COUNTER, float64(t.responses.Load())}
+		ch <- &metric{d[famLate], e.labels, dto.MetricType_COUNTER, float64(t.late.Load())}
+		ch <- &metric{d[famSendErrs], e.labels, dto.MetricType_COUNTER, float64(t.sendErrs.Load())}
+		ch <- &metric{d[famResolveErrs], e.labels, dto.MetricType_COUNTER, float64(t.resolvErr.Load())}
 		if last := t.lastReply.Load(); last != 0 {
-			ch <- &metric{d.lastReply, e.labels, dto.MetricType_GAUGE, float64(last) / 1e9}
+			ch <- &metric{d[famLastReply], e.labels, dto.MetricType_GAUGE, float64(last) / 1e9}
 		}
-		ch <- &histogram{d.rtt, e.labels, t.rtt}
-		ch <- &metric{d.info, infoLabels(e.labels, t.Addr()), dto.MetricType_GAUGE, 1}
+		ch <- &histogram{d[famRTT], e.labels, t.rtt}
+		ch <- &metric{d[famInfo], infoLabels(e.labels, t.Addr()), dto.MetricType_GAUGE, 1}
 	}
 }
 
@@ -265,27 +267,48 @@ func infoLabels(labels []*dto.LabelPair, a netip.Addr) []*dto.LabelPair {
 	return lp
 }
 
-// descs holds one Desc per metric name for the current label union.
-type descs struct {
-	up, requests, responses, late, sendErrs, resolveErrs, lastReply, rtt, info *prometheus.Desc
+// Metric families, in the order Gather returns them (sorted by name).
+const (
+	famLastReply = iota
+	famLate
+	famRequests
+	famResolveErrs
+	famResponses
+	famRTT
+	famSendErrs
+	famInfo
+	famUp
+	numFamilies
+)
+
+var families = [numFamilies]struct {
+	name, help string
+	typ        dto.MetricType
+}{
+	famLastReply:   {"ping_last_response_timestamp_seconds", "Unix time of the last echo reply received within the timeout.", dto.MetricType_GAUGE},
+	famLate:        {"ping_late_responses_total", "Echo replies received after the timeout (counted as lost).", dto.MetricType_COUNTER},
+	famRequests:    {"ping_requests_total", "Echo requests sent.", dto.MetricType_COUNTER},
+	famResolveErrs: {"ping_resolve_errors_total", "Failed resolutions of the target's name.", dto.MetricType_COUNTER},
+	famResponses:   {"ping_responses_total", "Echo replies received within the timeout.", dto.MetricType_COUNTER},
+	famRTT:         {"ping_rtt_seconds", "Round-trip time of echo replies received within the timeout.", dto.MetricType_HISTOGRAM},
+	famSendErrs:    {"ping_send_errors_total", "Echo requests the kernel refused to send.", dto.MetricType_COUNTER},
+	famInfo:        {"ping_target_info", "Address being probed for the target (ip and family empty while the name does not resolve).", dto.MetricType_GAUGE},
+	famUp:          {"ping_up", "1 if the target replied within the last 5 probe intervals (the up-window), else 0.", dto.MetricType_GAUGE},
 }
 
+// descs holds one Desc per metric family for the current label union.
+type descs [numFamilies]*prometheus.Desc
+
 func newDescs(names []string) descs {
-	l := append([]string{"target"}, names...)
-	nd := func(name, help string, extra ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, append(slices.Clone(l), extra...), nil)
+	var d descs
+	for i, f := range families {
+		l := append([]string{"target"}, names...)
+		if i == famInfo {
+			l = append(l, "ip", "family")
+		}
+		d[i] = prometheus.NewDesc(f.name, f.help, l, nil)
 	}
-	return descs{
-		up:          nd("ping_up", "1 if the target replied within the last 5 probe intervals (the up-window), else 0."),
-		requests:    nd("ping_requests_total", "Echo requests sent."),
-		responses:   nd("ping_responses_total", "Echo replies received within the timeout."),
-		late:        nd("ping_late_responses_total", "Echo replies received after the timeout (counted as lost)."),
-		sendErrs:    nd("ping_send_errors_total", "Echo requests the kernel refused to send."),
-		resolveErrs: nd("ping_resolve_errors_total", "Failed resolutions of the target's name."),
-		lastReply:   nd("ping_last_response_timestamp_seconds", "Unix time of the last echo reply received within the timeout."),
-		rtt:         nd("ping_rtt_seconds", "Round-trip time of echo replies received within the timeout."),
-		info:        nd("ping_target_info", "Address being probed for the target (ip and family empty while the name does not resolve).", "ip", "family"),
-	}
+	return d
 }
 
 // metric is a counter or gauge with precomputed label pairs: cheaper than
