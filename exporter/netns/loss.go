@@ -3,6 +3,7 @@ package netns
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func (n *NS) SetLoss(t testing.TB, percent int) {
 	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := n.Command(ctx, "nft", "-f", "-")
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", n.Name, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("SetLoss(%d) in %s: nft: %s: %v", percent, n.Name, strings.TrimSpace(string(out)), err)

@@ -13,14 +13,15 @@
 //
 // A typical exporter test:
 //
-//	func TestDown(t *testing.T) {
+//	func TestHostDown(t *testing.T) {
 //		netns.Require(t, "nft")
-//		prober, host := netns.New(t), netns.New(t)
-//		link := netns.Connect(t, prober, host)
+//		mon, host := netns.New(t), netns.New(t)
+//		link := netns.Connect(t, mon, host)
 //		host.EchoResponder(t, 20*time.Millisecond) // optional: fixed RTT
 //		host.SetLoss(t, 30)                         // optional: 30 % loss
-//		// Create the ICMP socket inside prober, then ping link.AddrB:
-//		err := prober.Do(func() error { return engine.Open() })
+//		// Sockets opened inside Do stay in mon: ping link.AddrB with them.
+//		var eng prober.Engine
+//		err := mon.Do(func() (err error) { eng, err = prober.New(opts); return err })
 //		...
 //		link.Down(t) // the host disappears; link.Up(t) brings it back
 //	}
@@ -101,6 +102,7 @@ type NS struct {
 	subnets map[[4]byte]bool // network addresses of the /30s on links of n
 	nft     bool             // SetLoss ran: cleanup flushes the ruleset
 	echo    bool             // an EchoResponder is running
+	cmds    []*exec.Cmd      // made by Command: killed on cleanup
 }
 
 // New creates a namespace with a unique name "dt-<random hex>-<pid>" and lo
@@ -185,6 +187,7 @@ func processAlive(pid int) bool {
 // possible.
 func (n *NS) destroy() error {
 	var errs []error
+	n.killCommands()
 	if err := n.killAll(); err != nil {
 		errs = append(errs, err)
 	}
@@ -311,7 +314,26 @@ func (n *NS) doLocked(fn func() error, restored *bool) (err error) {
 // Command returns `ip netns exec <n> name args...`. Processes it starts are
 // killed at the latest when n is cleaned up.
 func (n *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	n.mu.Lock()
+	n.cmds = append(n.cmds, cmd)
+	n.mu.Unlock()
+	return cmd
+}
+
+// killCommands SIGKILLs the processes started from Command. `ip netns pids`
+// misses one started just before cleanup that has not entered n yet; it
+// would enter the deleted namespace a moment later and live on there.
+func (n *NS) killCommands() {
+	n.mu.Lock()
+	cmds := n.cmds
+	n.cmds = nil
+	n.mu.Unlock()
+	for _, cmd := range cmds {
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill() // os.Process knows when it was reaped: no pid reuse risk
+		}
+	}
 }
 
 // Sysctl sets a sysctl such as "net.ipv4.icmp_echo_ignore_all" inside n.
