@@ -211,3 +211,36 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 	}
 	t.Logf("300 alerts in %d messages", len(msgs))
 }
+
+// Two alerts in one firing message recover one after the other: each
+// resolved reply goes to that message, and each edit re-renders both alerts
+// (the first edit still shows the other host down).
+func TestGroupedMessagePartialResolve(t *testing.T) {
+	tg := telegramtest.NewServer(t, testToken)
+	r := startReceiver(t, newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL))
+	start := time.Now().Add(-3 * time.Minute)
+	a, b := hostAlert("firing", "alpha", start), hostAlert("firing", "beta", start)
+	mustPost(t, r.url+"/webhook", body("firing", a, b))
+	msgs := tg.WaitMessages(t, 1, 5*time.Second)
+	if !strings.Contains(msgs[0].Plain, "alpha") || !strings.Contains(msgs[0].Plain, "beta") {
+		t.Fatalf("firing: got %q, want both hosts in one message", msgs[0].Plain)
+	}
+	ra := hostAlert("resolved", "alpha", start)
+	mustPost(t, r.url+"/webhook", body("firing", ra, b))
+	edits := tg.WaitEdits(t, 1, 5*time.Second)
+	if e := edits[0].Plain; strings.Count(e, "resolved after") != 1 || !strings.Contains(e, "🔴 beta is down") {
+		t.Errorf("first edit: got %q, want alpha resolved and beta still down", e)
+	}
+	rb := hostAlert("resolved", "beta", start)
+	mustPost(t, r.url+"/webhook", body("resolved", ra, rb))
+	msgs = tg.WaitMessages(t, 3, 5*time.Second)
+	edits = tg.WaitEdits(t, 2, 5*time.Second)
+	for i, m := range msgs[1:] {
+		if m.ReplyTo != msgs[0].MessageID {
+			t.Errorf("resolved %d: got reply to %d, want %d", i, m.ReplyTo, msgs[0].MessageID)
+		}
+	}
+	if e := edits[1].Plain; strings.Contains(e, "🔴") || strings.Count(e, "resolved after") != 2 {
+		t.Errorf("second edit: got %q, want both resolved", e)
+	}
+}
