@@ -352,19 +352,22 @@ func TestEchoResponder(t *testing.T) {
 	b.EchoResponder(t, delay)
 	p := newPinger(t, a)
 	var rtts []time.Duration
-	for range 5 {
+	for range 6 {
 		r, err := p.burst(l.AddrB, 1, time.Second)
 		if err != nil || len(r) != 1 {
 			t.Fatalf("got %v, %v, want one reply", r, err)
 		}
+		if r[0] < delay {
+			t.Errorf("got rtt %v, want at least %v", r[0], delay)
+		}
 		rtts = append(rtts, r[0])
 	}
-	for _, rtt := range rtts {
-		if rtt < delay || rtt > delay+2*time.Millisecond {
-			t.Errorf("got rtt %v, want %v..%v", rtt, delay, delay+2*time.Millisecond)
-		}
-	}
 	t.Logf("rtts with %v responder: %v", delay, rtts)
+	// The first ping waited for ARP; one late sample on a busy machine is
+	// no fault of the responder, the median is.
+	if med := median(rtts[1:]); med > delay+time.Millisecond {
+		t.Errorf("got median rtt %v, want below %v", med, delay+time.Millisecond)
+	}
 }
 
 // TestEchoResponderPrecision checks the median RTT of a steady stream of
