@@ -105,17 +105,8 @@ func TestOutage(t *testing.T) {
 	netns.Require(t)
 	nsA, nsB := netns.New(t), netns.New(t)
 	link := netns.Connect(t, nsA, nsB)
-	inA := func(o prober.Options) (prober.Engine, error) {
-		var e prober.Engine
-		err := nsA.Do(func() error {
-			var err error
-			e, err = prober.New(o)
-			return err
-		})
-		return e, err
-	}
 	target := link.AddrB.String()
-	a := start(t, options{args: []string{target}, newEngine: inA})
+	a := start(t, options{args: []string{target}, newEngine: inNS(nsA)})
 	up := fmt.Sprintf(`ping_up{target=%q}`, target)
 	check := func(phase string, want float64, within time.Duration) string {
 		t.Helper()
@@ -142,4 +133,42 @@ func TestOutage(t *testing.T) {
 	if reqBack <= reqDown {
 		t.Errorf("requests: got %v after recovery, %v during the outage, want growing", reqBack, reqDown)
 	}
+}
+
+// inNS returns an engine constructor that opens the sockets inside ns.
+func inNS(ns *netns.NS) func(prober.Options) (prober.Engine, error) {
+	return func(o prober.Options) (prober.Engine, error) {
+		var e prober.Engine
+		err := ns.Do(func() error {
+			var err error
+			e, err = prober.New(o)
+			return err
+		})
+		return e, err
+	}
+}
+
+// TestUnprivilegedMode uses ICMP datagram sockets in namespaces whose
+// net.ipv4.ping_group_range (a per-namespace sysctl) allows or forbids them:
+// allowed, the namespace's loopback answers; forbidden, run fails at start
+// with an error that says how to allow it.
+func TestUnprivilegedMode(t *testing.T) {
+	netns.Require(t)
+	t.Run("allowed", func(t *testing.T) {
+		ns := netns.New(t)
+		ns.Sysctl(t, "net.ipv4.ping_group_range", "0 2147483647")
+		a := start(t, options{args: []string{"127.0.0.1"}, defaults: fastDefaults(), mode: prober.Unprivileged, newEngine: inNS(ns)})
+		if body, ok := a.waitFor(t, 10*time.Second, is(`ping_up{target="127.0.0.1"}`, 1)); !ok {
+			t.Errorf("ping_up: got %q, want 1", body)
+		}
+	})
+	t.Run("forbidden", func(t *testing.T) {
+		ns := netns.New(t)
+		ns.Sysctl(t, "net.ipv4.ping_group_range", "1 0")
+		o := options{args: []string{"127.0.0.1"}, defaults: defaultsForTest(), mode: prober.Unprivileged, newEngine: inNS(ns)}
+		err := run(t.Context(), o)
+		if want := "ping_group_range"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %v, want one that mentions %s", err, want)
+		}
+	})
 }

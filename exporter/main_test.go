@@ -1,0 +1,56 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/prober"
+)
+
+func TestParseFlags(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		o, err := parseFlags([]string{"127.0.0.1", "::1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.defaults != config.DefaultDefaults {
+			t.Errorf("defaults: got %+v, want %+v", o.defaults, config.DefaultDefaults)
+		}
+		if o.mode != prober.Privileged || o.engine != prober.EngineShared {
+			t.Errorf("mode, engine: got %v %q, want privileged shared", o.mode, o.engine)
+		}
+		if got := strings.Join(o.args, " "); got != "127.0.0.1 ::1" {
+			t.Errorf("targets: got %q, want %q", got, "127.0.0.1 ::1")
+		}
+		if got := *o.web.WebListenAddresses; len(got) != 1 || got[0] != ":9426" {
+			t.Errorf("listen address: got %v, want [:9426]", got)
+		}
+		if o.telemetryPath != "/metrics" || o.resolveInterval != 5*time.Minute {
+			t.Errorf("telemetry path, resolve interval: got %q %s, want /metrics 5m", o.telemetryPath, o.resolveInterval)
+		}
+	})
+	t.Run("set", func(t *testing.T) {
+		o, err := parseFlags([]string{"--ping.interval=2s", "--ping.timeout=500ms", "--ping.size=100",
+			"--no-ping.privileged", "--ping.engine=pro-bing", "--config.file=x.yml", "--config.check",
+			"--web.listen-address=127.0.0.1:1", "--web.listen-address=[::1]:1", "--ping.resolve-interval=1m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := config.Defaults{Interval: config.Duration(2 * time.Second), Timeout: config.Duration(500 * time.Millisecond),
+			Size: 100, IPFamily: config.FamilyAuto}
+		if o.defaults != want {
+			t.Errorf("defaults: got %+v, want %+v", o.defaults, want)
+		}
+		if o.mode != prober.Unprivileged || o.engine != prober.EngineProBing || o.configFile != "x.yml" || !o.configCheck ||
+			len(*o.web.WebListenAddresses) != 2 || o.resolveInterval != time.Minute {
+			t.Errorf("got %+v, want every flag applied", o)
+		}
+	})
+	t.Run("bad engine", func(t *testing.T) {
+		if _, err := parseFlags([]string{"--ping.engine=fast"}); err == nil {
+			t.Errorf("got no error, want one")
+		}
+	})
+}
