@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 )
@@ -231,6 +232,18 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			if strings.Contains(out, s) {
 				t.Errorf("output contains secret %q:\n%s", s, out)
 			}
+		}
+	}
+	// Even when a program asks common/config to marshal secret values.
+	commoncfg.MarshalSecretValue = true
+	y, err := yaml.Marshal(cfg)
+	commoncfg.MarshalSecretValue = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(y), s) {
+			t.Errorf("with MarshalSecretValue, YAML contains secret %q:\n%s", s, y)
 		}
 	}
 	if y, _ := yaml.Marshal(cfg); !strings.Contains(string(y), "bot_token: <secret>") {

@@ -61,6 +61,7 @@ func TestValidate(t *testing.T) {
 		{`<a href="https://example.com/?a=1&amp;b=2">link</a>`, ""},
 		{"&lt;&gt;&amp;&quot;&#39;&#x1F525;", ""},
 		{"<b><i>nested</i></b>", ""},
+		{"<B>upper</b> <a href='x'>single</a> <a href=x>bare</a>", ""},
 		{"<tg-spoiler>s</tg-spoiler> <blockquote>q</blockquote>", ""},
 		{"a < b", "offset 2: bad tag or bare '<'"},
 		{"a > b", "offset 2: bare '>'"},

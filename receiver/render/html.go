@@ -53,7 +53,7 @@ var allowedTags = map[string]bool{
 }
 
 var (
-	tagRE    = regexp.MustCompile(`^<(/?)([a-z-]+)((?:\s+[a-z-]+(?:="[^"<>]*")?)*)\s*>`)
+	tagRE    = regexp.MustCompile(`^<(/?)([a-zA-Z-]+)((?:\s+[a-zA-Z-]+(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>]+))?)*)\s*>`)
 	entityRE = regexp.MustCompile(`^&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});`)
 )
 
@@ -69,6 +69,9 @@ func Validate(s string) error {
 		switch s[i] {
 		case '<':
 			m := tagRE.FindStringSubmatch(s[i:])
+			if m != nil {
+				m[2] = strings.ToLower(m[2])
+			}
 			if m == nil || !allowedTags[m[2]] {
 				return fmt.Errorf("offset %d: bad tag or bare '<'", i)
 			}
