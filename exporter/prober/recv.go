@@ -6,15 +6,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// coalesce is how long the receiver waits after a wake-up before reading:
+// the saved wake-ups matter more than the delay, since RTTs come from kernel
+// receive timestamps. A reply that arrives less than this before its
+// timeout may be reported Lost, then Late.
+const coalesce = 2 * time.Millisecond
+
 // receive is the receiver goroutine of one socket. It drains the socket
 // with recvmmsg inside one poller callback and parks only when the queue is
 // empty, so a burst of replies costs one wake-up.
 func (e *shared) receive(s *icmpSocket) {
 	defer e.recvWG.Done()
 	b := newRecvBatch()
+	first := true
 	for {
 		var rerr unix.Errno
 		err := s.rc.Read(func(fd uintptr) bool {
+			if !first {
+				// Woken by the first reply of a burst: let the rest of it
+				// queue up, then read it all with one or two syscalls.
+				// The kernel timestamps keep the RTTs exact meanwhile.
+				time.Sleep(coalesce)
+			}
+			first = false
 			for {
 				n, errno := b.recv(fd)
 				switch errno {

@@ -7,6 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// tick is the scheduler's shortest sleep. Sends go out up to a tick after
+// their scheduled time, and timeouts are noticed up to a tick late.
+const tick = 4 * time.Millisecond
+
 // outgoing is one queued echo request of a send batch.
 type outgoing struct {
 	t   *target
@@ -48,7 +52,10 @@ func (e *shared) schedule() {
 		}
 		wait := time.Hour
 		if len(e.heap) > 0 {
-			wait = time.Duration(e.heap[0].due - e.since(time.Now()))
+			// Wake at most every tick: with many targets, events are
+			// microseconds apart, and each wake-up costs more than sending a
+			// few more packets per batch.
+			wait = max(time.Duration(e.heap[0].due-e.since(time.Now())), tick)
 		}
 		e.mu.Unlock()
 		timer.Reset(wait)

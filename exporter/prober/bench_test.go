@@ -1,0 +1,85 @@
+package prober
+
+import (
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/downtime-detector/downtime/exporter/netns"
+	"golang.org/x/sys/unix"
+)
+
+// countObserver counts outcomes with atomics, like a cheap collector.
+type countObserver struct{ sent, replied, lost *atomic.Int64 }
+
+func (c countObserver) Sent(time.Time)                  { c.sent.Add(1) }
+func (c countObserver) Replied(time.Duration, time.Time) { c.replied.Add(1) }
+func (c countObserver) Late(time.Duration)               {}
+func (c countObserver) Lost()                            { c.lost.Add(1) }
+func (c countObserver) SendFailed(error)                 {}
+
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loopbackAddr returns the i-th of the bench's loopback targets 127.1.x.y.
+func loopbackAddr(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{127, 1, byte(i / 254), byte(i%254 + 1)})
+}
+
+// BenchmarkProber measures the process CPU per probe (send, kernel echo on
+// loopback, receive, match) with 1000 targets at 10 probes/s each. One op
+// is one probe; see the cpu-us/probe metric (ns/op is wall time).
+func BenchmarkProber(b *testing.B) {
+	for _, v := range variants {
+		if v.opts.Engine == EngineProBing {
+			continue // see BenchmarkProBing
+		}
+		b.Run(v.name, func(b *testing.B) { benchProber(b, v.opts, 1000, 100*time.Millisecond) })
+	}
+}
+
+// BenchmarkProBing is the same with one pro-bing Pinger per target.
+func BenchmarkProBing(b *testing.B) {
+	b.Run("unprivileged", func(b *testing.B) {
+		benchProber(b, Options{Engine: EngineProBing, Mode: Unprivileged}, 1000, 100*time.Millisecond)
+	})
+}
+
+func benchProber(b *testing.B, opts Options, n int, interval time.Duration) {
+	netns.Require(b)
+	ns := netns.New(b)
+	ns.Sysctl(b, "net.ipv4.ping_group_range", "0 2147483647")
+	var e Engine
+	if err := ns.Do(func() (err error) { e, err = New(opts); return err }); err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	var sent, replied, lost atomic.Int64
+	obs := countObserver{&sent, &replied, &lost}
+	for i := range n {
+		tg := Target{Addr: loopbackAddr(i), Interval: interval}
+		if err := e.Add(fmt.Sprint(i), tg, obs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	time.Sleep(2 * interval) // all targets running
+	start, cpu0, got0, lost0 := time.Now(), cpuTime(), replied.Load(), lost.Load()
+	b.ResetTimer()
+	for replied.Load()+lost.Load()-got0-lost0 < int64(b.N) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	probes := replied.Load() + lost.Load() - got0 - lost0
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(cpu.Microseconds())/float64(probes), "cpu-us/probe")
+	b.ReportMetric(100*float64(lost.Load()-lost0)/float64(probes), "loss-%")
+	b.ReportMetric(float64(probes)/time.Since(start).Seconds(), "probes/s")
+	if s, ok := e.(*shared); ok {
+		b.ReportMetric(s.drops(), "rcvq-drops")
+	}
+}
