@@ -14,7 +14,7 @@ import (
 // countObserver counts outcomes with atomics, like a cheap collector.
 type countObserver struct{ sent, replied, lost *atomic.Int64 }
 
-func (c countObserver) Sent(time.Time)                  { c.sent.Add(1) }
+func (c countObserver) Sent(time.Time)                   { c.sent.Add(1) }
 func (c countObserver) Replied(time.Duration, time.Time) { c.replied.Add(1) }
 func (c countObserver) Late(time.Duration)               {}
 func (c countObserver) Lost()                            { c.lost.Add(1) }
