@@ -27,12 +27,13 @@ const (
 )
 
 // detectionBound is the longest a firing message may take after the link
-// goes down (deploy/README.md, "Detection latency"): the last reply may be
-// one ping interval before the outage, ping_up turns 0 one up-window after
-// it, the next scrape sees it, the next evaluation starts "for", Alertmanager
-// waits group_wait for the new group, the receiver sends.
+// goes down (deploy/README.md, "Detection latency"): ping_up turns 0 one
+// up-window after the last reply (at the latest the one to a request sent
+// just before the outage), the next scrape sees it, the next evaluation
+// starts "for", Alertmanager waits group_wait for the new group, the
+// receiver sends.
 func detectionBound() time.Duration {
-	return pingInterval + upWindow + scrapeInterval + evalInterval + hostDownFor + groupWait + sendBudget
+	return upWindow + scrapeInterval + evalInterval + hostDownFor + groupWait + sendBudget
 }
 
 // recoveryBound is the same for the resolved message after the link is up:
@@ -181,6 +182,8 @@ func asList(v any) []any {
 
 // String of the bounds for logs and failure messages.
 func boundsText() string {
-	return fmt.Sprintf("detection bound %v = ping interval %v + up-window %v + scrape %v + eval %v + for %v + group_wait %v + send %v",
-		detectionBound(), pingInterval, upWindow, scrapeInterval, evalInterval, hostDownFor, groupWait, sendBudget)
+	return fmt.Sprintf("detection bound %v = up-window %v + scrape %v + eval %v + for %v + group_wait %v + send %v; "+
+		"recovery bound %v = ping interval %v + scrape + eval + group_interval %v + send",
+		detectionBound(), upWindow, scrapeInterval, evalInterval, hostDownFor, groupWait, sendBudget,
+		recoveryBound(), pingInterval, groupInterval)
 }

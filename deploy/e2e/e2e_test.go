@@ -132,6 +132,10 @@ func (p *pipeline) outage(t *testing.T) {
 		t.Errorf("got resolved message replying to %d, want the firing message %d", resolved.ReplyTo, firing.MessageID)
 	}
 	checkReportedDowntime(t, resolved.Plain, p.host, outage)
+	edits := p.tg.WaitEdits(t, 1, recoveryBound())
+	if e := edits[0]; e.MessageID != firing.MessageID || !strings.Contains(e.Plain, "resolved after") {
+		t.Errorf("got edit of message %d to %q, want message %d edited to say resolved", e.MessageID, e.Plain, firing.MessageID)
+	}
 	if m := p.tg.Messages(); len(m) != 2 {
 		t.Errorf("got %d messages in total, want 2 (firing, resolved)", len(m))
 	}
