@@ -27,7 +27,26 @@
 // "<secret>", and Config, Telegram, WebhookAuth, BasicAuth and Authorization
 // print themselves as that YAML with fmt's %v/%+v/%#v, so the values never
 // reach logs or errors. Read them with [Telegram.Token] and
-// [WebhookAuth.Authorized].
+// [WebhookAuth.Authorized]. (A bare Secret field printed on its own, such as
+// cfg.Telegram.BotToken with %v, is a plain string: never log one.)
+//
+// # File
+//
+//	telegram: {bot_token | bot_token_file, chat_id, message_thread_id}
+//	timezone: Local                        # IANA name
+//	time_format: "2006-01-02 15:04:05 MST" # Go layout
+//	reminders: {after: [10m, 30m, 1h], silent: false, final: true}
+//	routes:
+//	  - {name, receiver, matchers: ['k=~"re"'], chat_id, message_thread_id, reminders: {...}, silent}
+//	webhook_auth:                          # like Alertmanager's http_config
+//	  basic_auth: {username, password | password_file}
+//	  bearer_token | bearer_token_file
+//	  authorization: {type: Bearer, credentials | credentials_file}
+//	templates: {firing | firing_file, reminder[_file], final_reminder[_file], resolved[_file], resolved_edit[_file]}
+//
+// receiver/TEMPLATES.md documents every key. Template files are read here;
+// receiver/render parses them (call render.New when loading, so that
+// --config.check reports template errors too).
 //
 // # Routing
 //
