@@ -247,25 +247,44 @@ func checksum(b []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// send writes queued replies at their deadlines. It runs on its own locked
-// thread with 1 ns timer slack so that nanosleep wakes on time; the thread
-// is never unlocked, so the runtime discards it instead of reusing it with
-// the changed slack.
+// send writes queued replies at their deadlines, on its own locked thread
+// with real-time priority and 1 ns timer slack so that it wakes on time.
 func (r *responder) send() {
 	runtime.LockOSThread()
-	// Best effort: real-time priority wakes the thread on time even when
-	// other processes keep the CPUs busy; 1 ns slack helps without it.
+	undo := preciseThread()
+	defer func() {
+		if undo() {
+			runtime.UnlockOSThread()
+		}
+		// else: the thread stays locked, so the runtime discards it (or
+		// parks it for good if it is the main thread) instead of reusing it.
+	}()
+	for rep := range r.queue {
+		if !r.waitUntil(rep.at) {
+			continue // stopping: drain the queue without waiting
+		}
+		_, _ = r.conn.WriteToIP(rep.msg, rep.to) // a lost reply is just a lost ping
+	}
+}
+
+// preciseThread gives the current thread SCHED_FIFO priority 1 (it wakes on
+// time even when other processes keep the CPUs busy) and 1 ns timer slack,
+// both best effort. undo restores both and reports whether that worked.
+func preciseThread() (undo func() bool) {
+	attr, attrErr := unix.SchedGetAttr(0, 0)
+	slack, slackErr := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if attrErr != nil || slackErr != nil {
+		return func() bool { return true } // cannot restore: change nothing
+	}
 	_ = unix.SchedSetAttr(0, &unix.SchedAttr{
 		Size:     uint32(unsafe.Sizeof(unix.SchedAttr{})),
 		Policy:   unix.SCHED_FIFO,
 		Priority: 1,
 	}, 0)
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
-	for rep := range r.queue {
-		if !r.waitUntil(rep.at) {
-			continue // stopping: drain the queue without waiting
-		}
-		_, _ = r.conn.WriteToIP(rep.msg, rep.to) // a lost reply is just a lost ping
+	return func() bool {
+		return unix.SchedSetAttr(0, attr, 0) == nil &&
+			unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0) == nil
 	}
 }
 
