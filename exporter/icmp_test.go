@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -171,4 +172,52 @@ func TestUnprivilegedMode(t *testing.T) {
 			t.Errorf("got error %v, want one that mentions %s", err, want)
 		}
 	})
+}
+
+// TestDelayAndLoss reads a slow host and a lossy host from /metrics: a
+// 20 ms user-space echo responder shows as a mean RTT of 20 ms (within 2 ms)
+// in the right histogram bucket, and 30 % random loss (nftables) shows as a
+// loss ratio 1 - responses/requests of 30 % within 5 points.
+func TestDelayAndLoss(t *testing.T) {
+	netns.Require(t, "nft")
+	nsA, slow, lossy := netns.New(t), netns.New(t), netns.New(t)
+	slowAddr, lossyAddr := netns.Connect(t, nsA, slow).AddrB, netns.Connect(t, nsA, lossy).AddrB
+	slow.EchoResponder(t, 20*time.Millisecond)
+	lossy.SetLoss(t, 30)
+	cfg := tempConfig(t, fmt.Sprintf(`
+targets:
+  - host: %s
+    interval: 50ms
+    timeout: 50ms
+  - host: %s
+    interval: 10ms
+    timeout: 10ms
+`, slowAddr, lossyAddr))
+	a := start(t, options{configFile: cfg, newEngine: inNS(nsA)})
+	series := func(name string, addr netip.Addr) string { return fmt.Sprintf(`%s{target="%s"}`, name, addr) }
+	body, ok := a.waitFor(t, 30*time.Second, func(b string) bool {
+		n, _ := value(b, series("ping_rtt_seconds_count", slowAddr))
+		r, _ := value(b, series("ping_requests_total", lossyAddr))
+		return n >= 50 && r >= 1000
+	})
+	if !ok {
+		t.Fatalf("got %q, want >= 50 replies from the slow host and >= 1000 requests to the lossy one within 30 s", body)
+	}
+
+	count := mustValue(t, body, series("ping_rtt_seconds_count", slowAddr))
+	mean := mustValue(t, body, series("ping_rtt_seconds_sum", slowAddr)) / count
+	if mean < 0.018 || mean > 0.022 {
+		t.Errorf("slow host: mean RTT got %.2f ms, want 20 +- 2 ms", mean*1e3)
+	}
+	below := mustValue(t, body, fmt.Sprintf(`ping_rtt_seconds_bucket{target="%s",le="0.0128"}`, slowAddr))
+	upTo := mustValue(t, body, fmt.Sprintf(`ping_rtt_seconds_bucket{target="%s",le="0.0256"}`, slowAddr))
+	if below > 0 || upTo < 0.95*count {
+		t.Errorf("slow host: got %v replies <= 12.8 ms and %v of %v <= 25.6 ms, want 0 and >= 95%%", below, upTo, count)
+	}
+
+	req := mustValue(t, body, series("ping_requests_total", lossyAddr))
+	resp := mustValue(t, body, series("ping_responses_total", lossyAddr))
+	if loss := 1 - resp/req; loss < 0.25 || loss > 0.35 {
+		t.Errorf("lossy host: loss ratio got %.3f (%v of %v answered), want 0.30 +- 0.05", loss, resp, req)
+	}
 }
