@@ -43,6 +43,7 @@ func TestInvalid(t *testing.T) {
 		{"no-bot-token", `telegram: "bot_token", "bot_token_file" or TELEGRAM_BOT_TOKEN is required`},
 		{"no-chat-id", `telegram: "chat_id" or TELEGRAM_CHAT_ID is required when no routes are configured`},
 		{"not-a-mapping", `line 1: config: expected a mapping, got a list`},
+		{"reminders-duration", `line 7: reminders: "after": invalid duration "soon" (use 90s, 10m, 1h, 1d)`},
 		{"reminders-order", `line 8: reminders: "after" must be strictly increasing, got 30m after 1h`},
 		{"reminders-zero", `line 5: reminders: "after" values must be positive, got 0s`},
 		{"route-chat-id-missing", `line 7: route "ops": "chat_id" is required`},
@@ -59,7 +60,7 @@ func TestInvalid(t *testing.T) {
 		{"time-format", `line 4: "time_format" "%Y-%m-%d %H:%M" has no date or time fields (use a Go layout like "2006-01-02 15:04:05 MST")`},
 		{"timezone", `line 4: invalid "timezone" "Mars/Olympus_Mons": unknown time zone Mars/Olympus_Mons`},
 		{"unknown-field", `line 7: route "ops": unknown field "reciever"`},
-		{"wrong-type", "line 4: cannot unmarshal !!str `general` into int"},
+		{"wrong-type", "line 4: telegram: \"message_thread_id\": cannot unmarshal !!str `general` into int"},
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yml")
 	if err != nil {

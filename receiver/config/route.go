@@ -114,6 +114,9 @@ func (r *RouteConfig) parseMatchers(node *yaml.Node) error {
 // UnmarshalYAML decodes a route's reminders override strictly.
 func (o *ReminderOverride) UnmarshalYAML(node *yaml.Node) error {
 	type plain ReminderOverride
+	if err := checkDurations(field(node, "after"), "route reminders"); err != nil {
+		return err
+	}
 	if err := decodeStrict(node, (*plain)(o), "reminders"); err != nil {
 		return err
 	}

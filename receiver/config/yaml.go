@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,7 +29,50 @@ func decodeStrict(node *yaml.Node, v any, section string) error {
 			return atLine(k, "%s: unknown field %q", section, k.Value)
 		}
 	}
-	return cleanYAMLError(node.Decode(v))
+	return nameFields(node, section, node.Decode(v))
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): `)
+
+// nameFields adds the section and the key to yaml.v3's type errors
+// ("line 4: cannot unmarshal ..." -> "line 4: telegram: "message_thread_id":
+// cannot unmarshal ...") and makes them one line.
+func nameFields(node *yaml.Node, section string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	for i, m := range te.Errors {
+		sm := lineRE.FindStringSubmatch(m)
+		if sm == nil || !strings.HasPrefix(m[len(sm[0]):], "cannot unmarshal") {
+			continue
+		}
+		line, _ := strconv.Atoi(sm[1])
+		key := ""
+		for j := 0; j+1 < len(node.Content); j += 2 { // the last key at or above the line
+			if k := node.Content[j]; k.Line <= line {
+				key = k.Value
+			}
+		}
+		if key != "" {
+			te.Errors[i] = fmt.Sprintf("%s%s: %q: %s", sm[0], section, key, m[len(sm[0]):])
+		}
+	}
+	return cleanYAMLError(te)
+}
+
+// checkDurations checks a list of durations before decoding, so that a bad
+// one is reported with its line (model.Duration's own error has none).
+func checkDurations(node *yaml.Node, section string) error {
+	if node.Kind != yaml.SequenceNode {
+		return nil // decoding reports the type error
+	}
+	for _, n := range node.Content {
+		if _, err := model.ParseDuration(n.Value); err != nil || n.Kind != yaml.ScalarNode {
+			return atLine(n, "%s: \"after\": invalid duration %q (use 90s, 10m, 1h, 1d)", section, n.Value)
+		}
+	}
+	return nil
 }
 
 func kindName(node *yaml.Node) string {
@@ -163,6 +209,9 @@ func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
 // the schedule.
 func (r *Reminders) UnmarshalYAML(node *yaml.Node) error {
 	*r = DefaultReminders()
+	if err := checkDurations(field(node, "after"), "reminders"); err != nil {
+		return err
+	}
 	type plain Reminders
 	if err := decodeStrict(node, (*plain)(r), "reminders"); err != nil {
 		return err
