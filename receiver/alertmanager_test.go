@@ -32,7 +32,7 @@ func TestRealAlertmanagerPayloads(t *testing.T) {
 	tg.WaitEdits(t, 1, 5*time.Second)
 	for _, c := range []struct {
 		name, got string
-		want     []string
+		want      []string
 	}{
 		{"firing", msgs[0].Plain, []string{"web1", "is down", "web1 does not answer ping", "down since 2026-11-24 18:59:00 UTC"}},
 		{"resolved", msgs[1].Plain, []string{"web1", "up after 47m", "18:59:00", "19:46:09"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -144,10 +145,7 @@ func newMux(hook *webhook.Handler, reg *prometheus.Registry, ready *atomic.Bool)
 }
 
 // prune drops idempotency keys and alert states older than pruneAge.
-func prune(ctx context.Context, st *store.Store, opts *options, logger interface {
-	Warn(string, ...any)
-	Debug(string, ...any)
-}) {
+func prune(ctx context.Context, st *store.Store, opts *options, logger *slog.Logger) {
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
 	for {

@@ -35,7 +35,10 @@ func (w *Worker) complete(job store.Job, sent []store.Sent, now time.Time) {
 		return
 	}
 	delete(w.retry, job.ID)
-	w.metrics.sent.WithLabelValues(string(job.Kind)).Inc()
+	if len(sent) == 0 { // skipped reminder, or edit without a firing message
+		return
+	}
+	w.metrics.sent.WithLabelValues(string(job.Kind)).Add(float64(len(sent)))
 	w.metrics.latency.Observe(now.Sub(job.Enqueued).Seconds())
 	w.opts.Logger.Debug("job sent", "job", job.ID, "kind", job.Kind, "chat", job.ChatID, "alerts", len(job.Alerts))
 }
@@ -46,6 +49,12 @@ func (w *Worker) send(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		return nil, err
 	}
 	switch job.Kind {
+	case store.KindReminder:
+		if w.allResolved(job) {
+			w.opts.Logger.Debug("skipping reminder: its alerts resolved while it was queued", "job", job.ID)
+			return nil, nil
+		}
+		return w.sendMessage(ctx, job, chat, 0)
 	case store.KindEdit:
 		return w.edit(ctx, job)
 	case store.KindResolved:
@@ -62,6 +71,21 @@ func (w *Worker) sendMessage(ctx context.Context, job store.Job, chat string, re
 		return nil, err
 	}
 	return []store.Sent{{ChatID: chat, MessageID: id, Text: job.Text}}, nil
+}
+
+// allResolved reports whether every alert of the job has resolved since it
+// was queued (after a Telegram outage, old reminders are noise).
+func (w *Worker) allResolved(job store.Job) bool {
+	states, err := w.opts.Store.AlertStates(job.Alerts)
+	if err != nil || len(states) == 0 {
+		return false
+	}
+	for _, st := range states {
+		if !st.Resolved {
+			return false
+		}
+	}
+	return true
 }
 
 // replyTo looks up the firing message now, not when the resolved job was

@@ -249,3 +249,28 @@ func (s *slowSender) Send(ctx context.Context, _ telegram.Message) (int, error) 
 }
 
 func (s *slowSender) Edit(context.Context, string, int, string) error { return nil }
+
+// After an outage, reminders of alerts that resolved meanwhile are dropped;
+// the firing message and the resolved reply are still sent.
+func TestStaleRemindersSkipped(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.SetDown(true)
+	e.enqueue(t, firing("42", "a"),
+		store.Job{Kind: store.KindReminder, Reminder: 1, ChatID: "42", Text: "still down a", Alerts: []store.AlertRef{ref("a")}},
+		store.Job{Kind: store.KindResolved, ChatID: "42", Text: "up a", Alerts: []store.AlertRef{ref("a")}})
+	err := e.st.Update(func(tx *store.Tx) error {
+		return tx.PutAlertState(ref("a"), store.AlertState{Firing: true, Reminder: 1, Resolved: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tg.SetDown(false)
+	e.waitQueueEmpty(t)
+	msgs := e.tg.Messages()
+	if len(msgs) != 2 || msgs[0].Text != "<b>down</b> a" || msgs[1].Text != "up a" || msgs[1].ReplyTo != msgs[0].MessageID {
+		t.Errorf("got %+v, want firing then resolved reply, no reminder", msgs)
+	}
+	if got := testutil.ToFloat64(e.w.metrics.sent.WithLabelValues("reminder")); got != 0 {
+		t.Errorf("messages_sent_total{kind=reminder}: got %v, want 0", got)
+	}
+}

@@ -151,6 +151,10 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (int, error) {
 		return 0, err
 	}
 	h.metrics.received.Inc()
+	if msg.TruncatedAlerts > 0 {
+		h.opts.Logger.Warn("Alertmanager left alerts out of the notification; set max_alerts: 0 in its webhook_config",
+			"receiver", msg.Receiver, "truncated_alerts", msg.TruncatedAlerts)
+	}
 	return h.enqueue(r.PathValue("route"), msg)
 }
 
