@@ -1,16 +1,19 @@
 package prober
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/downtime-detector/downtime/exporter/netns"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // recorder is an Observer that keeps everything it is told.
@@ -327,7 +330,8 @@ func TestForbiddenMode(t *testing.T) {
 
 func TestSourceAddress(t *testing.T) {
 	ns := newNS(t)
-	e := newEngine(t, ns, Options{Registerer: prometheus.NewRegistry()})
+	reg := prometheus.NewRegistry()
+	e := newEngine(t, ns, Options{Registerer: reg})
 	good := add(t, e, "good", Target{Addr: netip.MustParseAddr("127.0.0.1"), Source: netip.MustParseAddr("127.0.0.3"), Interval: 20 * time.Millisecond})
 	bad := add(t, e, "bad", Target{Addr: netip.MustParseAddr("127.0.0.1"), Source: netip.MustParseAddr("198.18.255.254"), Interval: 20 * time.Millisecond})
 	waitFor(t, 5*time.Second, "replies and failures", func() bool {
@@ -336,7 +340,88 @@ func TestSourceAddress(t *testing.T) {
 	if c := bad.counts(); c.replied != 0 {
 		t.Errorf("non-local source: got %+v, want only send failures", c)
 	}
+	// The kernel refuses a non-local source (ENETUNREACH or EINVAL): the
+	// self metric counts it under the errno's name.
+	var errno syscall.Errno
+	bad.mu.Lock()
+	firstErr := bad.errs[0]
+	bad.mu.Unlock()
+	if !errors.As(firstErr, &errno) {
+		t.Fatalf("got send error %v, want a syscall.Errno inside", firstErr)
+	}
+	label := errnoName(errno)
+	if got := testutil.ToFloat64(e.(*shared).m.sendErrors.WithLabelValues(label)); got < 5 {
+		t.Errorf("downtime_exporter_send_errors_total{errno=%q}: got %v, want >= 5", label, got)
+	}
+	if !strings.HasPrefix(label, "E") {
+		t.Errorf("errno label: got %q, want a name like ENETUNREACH", label)
+	}
+	names, err := testutil.GatherAndCount(reg)
+	if err != nil || names == 0 {
+		t.Errorf("gather self metrics: got %d series, err %v", names, err)
+	}
+	for _, name := range []string{"downtime_exporter_send_errors_total", "downtime_exporter_receive_drops_total",
+		"downtime_exporter_probes_late_total", "downtime_exporter_probe_schedule_lag_seconds"} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n == 0 {
+			t.Errorf("%s: got %d series (err %v), want some", name, n, err)
+		}
+	}
 	if err := e.Add("mixed", Target{Addr: netip.MustParseAddr("::1"), Source: netip.MustParseAddr("127.0.0.1")}, &recorder{}); err == nil {
 		t.Error("IPv6 target with IPv4 source: got no error, want one")
+	}
+}
+
+// TestRTTUnderLoad: with 1000 loopback targets probed every second, a host
+// behind a 20ms responder reads 20ms +- 0.2ms (median), thanks to kernel
+// receive timestamps and send times taken right before the syscall.
+func TestRTTUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping load test in -short mode")
+	}
+	for _, v := range variants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			e, host, addr := hostNS(t, v.opts)
+			host.EchoResponder(t, 20*time.Millisecond)
+			load := &recorder{}
+			for i := range 1000 {
+				if err := e.Add(fmt.Sprint("load", i), Target{Addr: loopbackAddr(i)}, load); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := add(t, e, "h", Target{Addr: addr, Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond})
+			waitFor(t, 20*time.Second, "100 replies", func() bool { return r.counts().replied >= 100 })
+			if m := r.medianRTT(); m < 19800*time.Microsecond || m > 20200*time.Microsecond {
+				t.Errorf("got median RTT %s, want 20ms +- 0.2ms", m)
+			}
+			if c := load.counts(); c.replied < 1000 || c.lost > 0 {
+				t.Errorf("load targets: got %+v, want >= 1000 replies, none lost", c)
+			}
+			t.Logf("median RTT %s over %d replies", r.medianRTT(), r.counts().replied)
+		})
+	}
+}
+
+// TestOutage: a host whose link goes down is reported lost (never replied)
+// until the link comes back.
+func TestOutage(t *testing.T) {
+	for _, v := range variants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			prober := newNS(t)
+			host := netns.New(t)
+			l := netns.Connect(t, prober, host)
+			e := newEngine(t, prober, v.opts)
+			r := add(t, e, "h", Target{Addr: l.AddrB, Interval: 10 * time.Millisecond, Timeout: 20 * time.Millisecond})
+			waitFor(t, 5*time.Second, "replies", func() bool { return r.counts().replied >= 5 })
+			l.Down(t)
+			down := r.counts()
+			waitFor(t, 5*time.Second, "losses", func() bool { c := r.counts(); return c.lost+c.failed >= down.lost+down.failed+10 })
+			if c := r.counts(); c.replied > down.replied+2 { // replies in flight when the link went down
+				t.Errorf("link down: got %d new replies, want none", c.replied-down.replied)
+			}
+			l.Up(t)
+			up := r.counts()
+			waitFor(t, 10*time.Second, "replies after the outage", func() bool { return r.counts().replied >= up.replied+5 })
+			r.checkConsistent(t, "h")
+		})
 	}
 }
