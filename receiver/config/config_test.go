@@ -52,6 +52,7 @@ func TestInvalid(t *testing.T) {
 		{"route-name-chars", `line 4: route "ops team": "name" may contain only letters, digits, '_', '-' and '.'`},
 		{"route-name-duplicate", `line 6: route "ops": duplicate route name`},
 		{"route-name-missing", `line 4: route: "name" is required`},
+		{"route-reminders-duration", `line 7: route "ops": reminders: "after": invalid duration "1x" (use 90s, 10m, 1h, 1d)`},
 		{"route-reminders", `line 7: route "ops": reminders: "after" must be strictly increasing, got 1h after 1h`},
 		{"route-thread-id", `line 6: route "ops": "message_thread_id" must not be negative`},
 		{"template-and-file", `line 5: templates: "firing" and "firing_file" are mutually exclusive`},

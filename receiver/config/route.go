@@ -66,7 +66,13 @@ var routeNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // UnmarshalYAML decodes one route strictly and validates it.
 func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 	type plain RouteConfig
-	if err := decodeStrict(node, (*plain)(r), fmt.Sprintf("route %q", field(node, "name").Value)); err != nil {
+	section := fmt.Sprintf("route %q", field(node, "name").Value)
+	if rem := field(node, "reminders"); rem != node {
+		if err := checkDurations(field(rem, "after"), section+": reminders"); err != nil {
+			return err
+		}
+	}
+	if err := decodeStrict(node, (*plain)(r), section); err != nil {
 		return err
 	}
 	if r.Name == "" {
@@ -114,9 +120,6 @@ func (r *RouteConfig) parseMatchers(node *yaml.Node) error {
 // UnmarshalYAML decodes a route's reminders override strictly.
 func (o *ReminderOverride) UnmarshalYAML(node *yaml.Node) error {
 	type plain ReminderOverride
-	if err := checkDurations(field(node, "after"), "route reminders"); err != nil {
-		return err
-	}
 	if err := decodeStrict(node, (*plain)(o), "reminders"); err != nil {
 		return err
 	}
