@@ -278,13 +278,3 @@ func (r *fakeResolver) LookupNetIP(_ context.Context, network, host string) ([]n
 }
 
 func defaultsForTest() config.Defaults { return config.DefaultDefaults }
-
-// httpGet returns the status code of GET url.
-func httpGet(url string) (int, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}

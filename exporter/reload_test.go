@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/downtime-detector/downtime/exporter/prober"
 )
@@ -135,14 +141,76 @@ func TestReloadLabelsChange(t *testing.T) {
 	}
 }
 
-func TestReloadMethod(t *testing.T) {
+func TestEndpoints(t *testing.T) {
 	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: newFakeEngine().newEngine})
-	resp, err := httpGet(a.url + "/-/reload")
+	tests := []struct {
+		path     string
+		want     int
+		contains string
+	}{
+		{"/", 200, "Downtime Exporter"},
+		{"/metrics", 200, "downtime_exporter_build_info{"},
+		{"/-/healthy", 200, "Healthy"},
+		{"/-/ready", 200, "Ready"},
+		{"/-/reload", 405, "reload needs POST"},
+		{"/nothing", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := http.Get(a.url + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want || !strings.Contains(string(b), tt.contains) {
+				t.Errorf("GET %s: got %d %.80q, want %d containing %q", tt.path, resp.StatusCode, b, tt.want, tt.contains)
+			}
+		})
+	}
+}
+
+// TestWebConfig checks that --web.config.file is applied (basic auth).
+func TestWebConfig(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp == 200 {
-		t.Errorf("GET /-/reload: got 200, want an error status")
+	webCfg := "testdata/web-config.yml"
+	o := options{args: []string{"127.0.0.1"}, defaults: defaultsForTest(), newEngine: newFakeEngine().newEngine,
+		listeners: []net.Listener{l},
+		web:       &web.FlagConfig{WebListenAddresses: &[]string{}, WebSystemdSocket: new(bool), WebConfigFile: &webCfg}}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, o) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("run: got error %v, want none", err)
+		}
+	}()
+	url := "http://" + l.Addr().String() + "/metrics"
+	status := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		for range 100 { // until the server is up
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("GET %s: no answer", url)
+		return 0
+	}
+	if got := status("", ""); got != http.StatusUnauthorized {
+		t.Errorf("without credentials: got %d, want 401", got)
+	}
+	if got := status("prometheus", "s3cret-test"); got != http.StatusOK {
+		t.Errorf("with credentials: got %d, want 200", got)
 	}
 }
 

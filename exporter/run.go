@@ -82,6 +82,9 @@ func run(ctx context.Context, o options) error {
 	e.targets.apply(cfg)
 	e.reloadOK.Set(1)
 	e.reloadTS.SetToCurrentTime()
+	if len(cfg.Targets) == 0 {
+		o.logger.Warn("no targets: give some as arguments or in --config.file")
+	}
 	o.logger.Info("started", "targets", len(cfg.Targets), "mode", o.mode.String(), "engine", o.engine, "version", version.Info())
 
 	var wg sync.WaitGroup
@@ -200,6 +203,7 @@ func (e *exporter) handler() (http.Handler, error) {
 			Name:        "Downtime Exporter",
 			Description: "Continuous ICMP probing: reachability, round-trip time and loss per host",
 			Version:     version.Info(),
+			Profiling:   "false", // no pprof handlers here
 			Links: []web.LandingLinks{
 				{Address: e.o.telemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},
@@ -221,6 +225,10 @@ func (e *exporter) handler() (http.Handler, error) {
 			return
 		}
 		fmt.Fprintln(w, "OK")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "reload needs POST", http.StatusMethodNotAllowed)
 	})
 	return mux, nil
 }

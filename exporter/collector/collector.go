@@ -60,7 +60,7 @@ type Target struct {
 func NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
 	t := &Target{
 		name:   name,
-		labels: maps(labels),
+		labels: copyLabels(labels),
 		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:                            "ping_rtt_seconds",
 			Help:                            "Round-trip time of echo replies received within the timeout.",
@@ -74,7 +74,7 @@ func NewTarget(name string, labels map[string]string, interval time.Duration) *T
 	return t
 }
 
-func maps(m map[string]string) map[string]string {
+func copyLabels(m map[string]string) map[string]string {
 	c := make(map[string]string, len(m))
 	for k, v := range m {
 		c[k] = v
@@ -86,7 +86,7 @@ func maps(m map[string]string) map[string]string {
 func (t *Target) Name() string { return t.name }
 
 // Labels returns a copy of the target's own labels.
-func (t *Target) Labels() map[string]string { return maps(t.labels) }
+func (t *Target) Labels() map[string]string { return copyLabels(t.labels) }
 
 // SetInterval changes the probe interval (and with it the up-window).
 func (t *Target) SetInterval(d time.Duration) { t.interval.Store(int64(d)) }
