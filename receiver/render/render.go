@@ -16,6 +16,10 @@ import (
 // MaxLength is Telegram's message limit (UTF-16 code units).
 const MaxLength = 4096
 
+// MaxEntities is how many formatting entities (tags) Telegram applies in one
+// message; it silently ignores the rest, so messages are split before.
+const MaxEntities = 100
+
 // ForKey is the annotation (or label) that carries the rule's "for:".
 const ForKey = "downtime_for"
 
@@ -194,28 +198,28 @@ func (r *Renderer) single(d Data, blocks []string) ([]Message, error) {
 	return []Message{{Text: text, Alerts: all}}, nil
 }
 
-// pack joins blocks greedily into messages of at most limit units. Empty
-// blocks are dropped.
+// pack joins blocks greedily into messages of at most limit units and
+// MaxEntities tags. Empty blocks are dropped.
 func pack(blocks []string, limit int) []Message {
 	var (
-		msgs []Message
-		cur  strings.Builder
-		idx  []int
-		n    int
+		msgs    []Message
+		cur     strings.Builder
+		idx     []int
+		n, ents int
 	)
 	flush := func() {
 		if len(idx) > 0 {
 			msgs = append(msgs, Message{Text: cur.String(), Alerts: idx})
 		}
 		cur.Reset()
-		idx, n = nil, 0
+		idx, n, ents = nil, 0, 0
 	}
 	for i, b := range blocks {
 		if b == "" {
 			continue
 		}
-		l := Length(b)
-		if len(idx) > 0 && n+2+l > limit {
+		l, e := Length(b), entities(b)
+		if len(idx) > 0 && (n+2+l > limit || ents+e > MaxEntities) {
 			flush()
 		}
 		if len(idx) > 0 {
@@ -223,11 +227,16 @@ func pack(blocks []string, limit int) []Message {
 			n += 2
 		}
 		cur.WriteString(b)
-		n += l
+		n, ents = n+l, ents+e
 		idx = append(idx, i)
 	}
 	flush()
 	return msgs
+}
+
+// entities counts the opening tags of well-formed HTML (text has no bare '<').
+func entities(s string) int {
+	return strings.Count(s, "<") - strings.Count(s, "</")
 }
 
 // block renders alert i of d, truncating values harder until it fits in

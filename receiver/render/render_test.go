@@ -69,6 +69,9 @@ func checkMessages(t testing.TB, msgs []Message, alerts int) {
 		if _, _, err := telegramtest.ParseHTML(m.Text); err != nil {
 			t.Errorf("message %d: Telegram would reject it (%v):\n%s", i, err, m.Text)
 		}
+		if e := entities(m.Text); e > MaxEntities && len(m.Alerts) > 1 {
+			t.Errorf("message %d: got %d entities, want <= %d", i, e, MaxEntities)
+		}
 		if len(m.Alerts) == 0 {
 			t.Errorf("message %d: got no alerts, want at least one", i)
 		}
@@ -194,6 +197,22 @@ func TestSplit(t *testing.T) {
 			t.Errorf("alert %d: got %d occurrences, want 1", i, n)
 		}
 	}
+}
+
+func TestEntityLimit(t *testing.T) {
+	r := newRenderer(t, config.Templates{Firing: strings.Repeat("<b>{{ .Host }}</b> ", 10)})
+	alerts := make([]amtemplate.Alert, 30)
+	for i := range alerts {
+		alerts[i] = alert(fmt.Sprintf("h%d", i))
+	}
+	msgs, err := r.Render(Data{Kind: Firing, Alerts: alerts, Now: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 {
+		t.Errorf("got %d messages, want 3 (10 alerts of 10 entities each)", len(msgs))
+	}
+	checkMessages(t, msgs, len(alerts))
 }
 
 func TestResolvedEditIsOneMessage(t *testing.T) {
