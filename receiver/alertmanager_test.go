@@ -12,6 +12,7 @@ import (
 // Payloads captured from a real Alertmanager (testdata/README.md) decode and
 // produce the expected messages: downtime_for moves the start back by 1m.
 func TestRealAlertmanagerPayloads(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	clk := &clock{now: time.Date(2026, 11, 24, 19, 12, 0, 0, time.UTC)}
 	opts := newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL)

@@ -26,6 +26,7 @@ func runCommand(t *testing.T, opts *options) (string, string, error) {
 }
 
 func TestTestMessage(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	opts := newOptions(t, writeConfig(t, "-100", "routes:\n  - name: ops\n    chat_id: \"-200\"\n    message_thread_id: 7\n"), t.TempDir(), tg.URL)
 	for _, tc := range []struct {
@@ -50,6 +51,7 @@ func TestTestMessage(t *testing.T) {
 }
 
 func TestTestMessageErrorsHideToken(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	tg.FailNext(1, 403, 0)
 	opts := newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL)
@@ -60,6 +62,7 @@ func TestTestMessageErrorsHideToken(t *testing.T) {
 }
 
 func TestChats(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	opts := newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL)
 	opts.command = "chats"
@@ -81,6 +84,7 @@ func TestChats(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	// No Telegram at all: the API URL points to a closed port.
 	opts := newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), "http://"+freeAddr(t))
 	opts.dryRun = true
@@ -96,6 +100,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestBadConfigFailsStart(t *testing.T) {
+	t.Parallel()
 	opts := newOptions(t, writeConfig(t, "-100", "bogus: 1\n"), t.TempDir(), "http://127.0.0.1:1")
 	_, _, err := runCommand(t, opts)
 	if err == nil || !strings.Contains(err.Error(), "bogus") {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestFiringRemindersResolved(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	clk := &clock{now: t0}
 	opts := newOptions(t, writeConfig(t, "-100", "reminders:\n  after: [10m, 30m, 1h]\n"), t.TempDir(), tg.URL)
@@ -64,6 +65,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 // An Alertmanager retry and an HA pair posting the same notification at the
 // same time produce one message.
 func TestDuplicatesAndHAPair(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
 	payload := body("firing", hostAlert("firing", "db1", time.Now().Add(-time.Minute)))
@@ -81,6 +83,7 @@ func TestDuplicatesAndHAPair(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	cfg := writeConfig(t, "-100", "webhook_auth:\n  basic_auth:\n    username: am\n    password: hunter2\n")
 	r := startReceiver(t, newOptions(t, cfg, t.TempDir(), tg.URL))
@@ -102,6 +105,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestBadInputLeavesServiceWorking(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
 	for _, tc := range []struct {
@@ -133,6 +137,7 @@ func TestBadInputLeavesServiceWorking(t *testing.T) {
 // The receiver starts and is ready with Telegram unreachable, queues, and
 // sends once Telegram answers (5xx on the way are retried).
 func TestStartsWhileTelegramDown(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	tg.SetDown(true)
 	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
@@ -149,6 +154,7 @@ func TestStartsWhileTelegramDown(t *testing.T) {
 }
 
 func TestForbiddenIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
 	tg.FailNext(1, 403, 0)
@@ -176,6 +182,7 @@ func TestForbiddenIsDeadLettered(t *testing.T) {
 }
 
 func TestBurstIsGroupedAndPaced(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken) // Telegram's default flood limits
 	r := startReceiver(t, newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL))
 	start := time.Now().Add(-2 * time.Minute)
@@ -216,6 +223,7 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 // resolved reply goes to that message, and each edit re-renders both alerts
 // (the first edit still shows the other host down).
 func TestGroupedMessagePartialResolve(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	r := startReceiver(t, newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL))
 	start := time.Now().Add(-3 * time.Minute)

@@ -66,6 +66,7 @@ func startProcess(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer)
 // storage, bring Telegram up: every message is sent exactly once, and the
 // resolved message replies to the firing message sent after the restart.
 func TestKillAndRestart(t *testing.T) {
+	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	tg.SetDown(true)
 	dir := t.TempDir()
