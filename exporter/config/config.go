@@ -27,6 +27,9 @@ const (
 	FamilyIP6  = "ip6"
 )
 
+// MinSize is the smallest payload: the prober carries its probe id there.
+const MinSize = 8
+
 // MaxSize keeps an echo request within one IPv4 datagram (65535 - 20 - 8).
 const MaxSize = 65507 - 8
 
@@ -183,7 +186,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 		}
 	}
 	v := valueOf(n, "targets")
-	if v == nil {
+	if v == nil || v.Tag == "!!null" {
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
@@ -356,8 +359,8 @@ func familyOf(a netip.Addr) string {
 }
 
 func checkSize(size int) error {
-	if size < 0 || size > MaxSize {
-		return fmt.Errorf("%q (%d) must be between 0 and %d bytes", "size", size, MaxSize)
+	if size < MinSize || size > MaxSize {
+		return fmt.Errorf("%q (%d) must be between %d and %d bytes", "size", size, MinSize, MaxSize)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-family-mismatch.yml", `line 3: "ip_family" is ip6 but host 127.0.0.1 is an ip4 address`},
 		{"invalid-source.yml", `line 3: "source": invalid IP address "127.0.0.300"`},
 		{"invalid-source-family.yml", `line 3: "source" ::1 is an ip6 address but the target is ip4`},
-		{"invalid-size.yml", `line 3: "size" (70000) must be between 0 and 65499 bytes`},
+		{"invalid-size.yml", `line 3: "size" (70000) must be between 8 and 65499 bytes`},
 		{"invalid-host.yml", `line 2: "host": want a host name or IP address, got ""`},
 		{"invalid-type.yml", "line 3: cannot unmarshal !!str `big` into int"},
 		{"invalid-targets-not-list.yml", `line 2: "targets" must be a list`},
@@ -128,12 +128,15 @@ func TestArguments(t *testing.T) {
 	}
 }
 
-func TestEmptyFile(t *testing.T) {
-	cfg, err := Parse(nil, DefaultDefaults)
-	if err != nil {
-		t.Fatalf("got error %v, want none", err)
-	}
-	if len(cfg.Targets) != 0 {
-		t.Errorf("got %d targets, want 0", len(cfg.Targets))
+func TestEmpty(t *testing.T) {
+	for _, text := range []string{"", "# nothing\n", "targets:\n", "targets: []\n", "defaults:\n  interval: 2s\n", "defaults:\n"} {
+		cfg, err := Parse([]byte(text), DefaultDefaults)
+		if err != nil {
+			t.Errorf("%q: got error %v, want none", text, err)
+			continue
+		}
+		if len(cfg.Targets) != 0 {
+			t.Errorf("%q: got %d targets, want 0", text, len(cfg.Targets))
+		}
 	}
 }
