@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,9 +40,22 @@ func (r router) Route(path, receiver string, labels template.KV) (webhook.Destin
 }
 
 // renderer adapts render.Renderer to webhook.Renderer and delivery's EditText.
+// When a user template fails on some alert, the built-in templates
+// (fallback) render it: a message with the default look beats none, and
+// failing the webhook would make Alertmanager retry a broken template forever.
 type renderer struct {
-	r   *render.Renderer
-	now func() time.Time
+	r, fallback *render.Renderer
+	now         func() time.Time
+	logger      *slog.Logger
+}
+
+func (r renderer) render(d render.Data) ([]render.Message, error) {
+	msgs, err := r.r.Render(d)
+	if err == nil || r.fallback == nil {
+		return msgs, err
+	}
+	r.logger.Error("template failed, using the built-in one", "kind", d.Kind, "err", err)
+	return r.fallback.Render(d)
 }
 
 func kindOf(g webhook.Group) render.Kind {
@@ -65,7 +79,7 @@ func (r renderer) Render(g webhook.Group) ([]webhook.Part, error) {
 	if g.Data != nil {
 		d.Receiver, d.ExternalURL = g.Data.Receiver, g.Data.ExternalURL
 	}
-	msgs, err := r.r.Render(d)
+	msgs, err := r.render(d)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +91,7 @@ func (r renderer) Render(g webhook.Group) ([]webhook.Part, error) {
 }
 
 func (r renderer) EditText(job store.Job, alerts []template.Alert) (string, error) {
-	msgs, err := r.r.Render(render.Data{Kind: render.ResolvedEdit, Route: job.Route, Alerts: alerts, Now: r.now()})
+	msgs, err := r.render(render.Data{Kind: render.ResolvedEdit, Route: job.Route, Alerts: alerts, Now: r.now()})
 	if err != nil {
 		return "", err
 	}

@@ -252,3 +252,19 @@ func TestGroupedMessagePartialResolve(t *testing.T) {
 		t.Errorf("second edit: got %q, want both resolved", e)
 	}
 }
+
+// A user template that fails at execution falls back to the built-in one.
+func TestBrokenTemplateFallsBack(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	cfg := writeConfig(t, "4242", "templates:\n  firing: '{{ .NoSuchField }}'\n")
+	r := startReceiver(t, newOptions(t, cfg, t.TempDir(), tg.URL))
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "web1", time.Now())))
+	msgs := tg.WaitMessages(t, 1, 5*time.Second)
+	if !strings.Contains(msgs[0].Plain, "web1 is down") {
+		t.Errorf("got %q, want the built-in firing message", msgs[0].Plain)
+	}
+	if !strings.Contains(r.logs.String(), "template failed") {
+		t.Errorf("no log line about the failed template")
+	}
+}

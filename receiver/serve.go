@@ -77,7 +77,11 @@ func serve(ctx context.Context, opts *options) error {
 	if opts.limits != nil {
 		limits = *opts.limits
 	}
-	rr := renderer{r: rnd, now: opts.now}
+	builtin, err := render.New(config.Templates{}, cfg.Location(), cfg.Format())
+	if err != nil {
+		return fmt.Errorf("parsing built-in templates: %w", err)
+	}
+	rr := renderer{r: rnd, fallback: builtin, now: opts.now, logger: logger}
 	worker := delivery.New(delivery.Options{Store: st, Sender: sender, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: rr.EditText})
 	hook := webhook.New(webhook.Options{Store: st, Router: router{cfg}, Renderer: rr, Auth: auth{cfg.WebhookAuth},
