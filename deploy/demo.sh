@@ -171,11 +171,11 @@ schedule_outage() {
 		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
 		nap_for() { sleep "$1" & nap=$!; wait "$nap"; }
 		nap_for 30
-		echo "demo: taking 198.18.254.2 offline for ${DEMO_OUTAGE}s" >&2
+		echo "demo: $(date +%T) taking 198.18.254.2 offline for ${DEMO_OUTAGE}s" >&2
 		ip link set "$demo_if" down
 		nap_for "$DEMO_OUTAGE"
 		ip link set "$demo_if" up
-		echo "demo: 198.18.254.2 is back" >&2
+		echo "demo: $(date +%T) 198.18.254.2 is back" >&2
 	) &
 	pids+=($!)
 	names+=(outage)
@@ -243,7 +243,7 @@ EOF
 	if [[ -n $demo_if ]]; then
 		cat >&2 <<EOF
   demo host:     198.18.254.2 in namespace $demo_ns
-                 outage:   ip link set $demo_if down    (HostDown fires in ~45 s)
+                 outage:   ip link set $demo_if down    (message in under a minute)
                  recovery: ip link set $demo_if up
 EOF
 	fi
