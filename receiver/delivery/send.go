@@ -31,7 +31,10 @@ func (w *Worker) process(ctx context.Context, job store.Job) {
 
 func (w *Worker) complete(job store.Job, sent []store.Sent, now time.Time) {
 	if err := w.opts.Store.Complete(job, sent, now); err != nil {
-		w.opts.Logger.Error("recording sent job", "job", job.ID, "err", err)
+		// The message went out but the store cannot record it (disk full?):
+		// back off rather than resend in a tight loop.
+		d := w.backoff(job, 0, now)
+		w.opts.Logger.Error("recording sent job; it will be sent again", "job", job.ID, "in", d, "err", err)
 		return
 	}
 	delete(w.retry, job.ID)
@@ -188,7 +191,7 @@ func (w *Worker) failed(job store.Job, err error, now time.Time) {
 	default:
 		w.metrics.failed.WithLabelValues(te.Reason).Inc()
 		if err := w.opts.Store.DeadLetter(job, te.Reason, err, now); err != nil {
-			log.Error("dead-lettering job", "store_err", err)
+			log.Error("dead-lettering job", "store_err", err, "retry_in", w.backoff(job, 0, now))
 			return
 		}
 		delete(w.retry, job.ID)
