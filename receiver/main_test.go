@@ -268,3 +268,26 @@ func TestBrokenTemplateFallsBack(t *testing.T) {
 		t.Errorf("no log line about the failed template")
 	}
 }
+
+// Alerts of one notification go to the chat (and forum topic) of the first
+// route whose matchers match, the rest to the default chat; /webhook/{route}
+// forces a route.
+func TestRoutingByLabels(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	cfg := writeConfig(t, "4242", "routes:\n  - name: db\n    matchers: ['instance=~\"db.*\"']\n    chat_id: \"4343\"\n    message_thread_id: 9\n")
+	r := startReceiver(t, newOptions(t, cfg, t.TempDir(), tg.URL))
+	now := time.Now()
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "db1", now), hostAlert("firing", "web1", now)))
+	mustPost(t, r.url+"/webhook/db", body("firing", hostAlert("firing", "app1", now)))
+	tg.WaitMessages(t, 3, 10*time.Second)
+	got := map[string]string{}
+	for _, m := range tg.Messages() {
+		got[strings.Fields(m.Plain)[1]] = fmt.Sprintf("%s/%d", m.ChatID, m.ThreadID)
+	}
+	for host, want := range map[string]string{"db1": "4343/9", "web1": "4242/0", "app1": "4343/9"} {
+		if got[host] != want {
+			t.Errorf("%s: got chat/thread %q, want %q", host, got[host], want)
+		}
+	}
+}
