@@ -13,14 +13,20 @@ FUZZTIME      ?= 10s
 PROMTOOL      ?= promtool
 AMTOOL        ?= amtool
 HOSTS         ?=
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG   := github.com/prometheus/common/version
+LDFLAGS       := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+                 -X $(VERSION_PKG).Branch=main -X $(VERSION_PKG).BuildUser=$(shell id -un)@$(shell hostname) \
+                 -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
 .PHONY: all build deps test gotest rules-test config-check fuzz lint bench demo clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/downtime_exporter ./exporter
-	$(GO) build -o $(BIN)/downtime_receiver ./receiver
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/downtime_exporter ./exporter
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/downtime_receiver ./receiver
 
 # Debian packages the tests and the demo need (prometheus, alertmanager,
 # nftables, iproute2). Installs only what is missing.
