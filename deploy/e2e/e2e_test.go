@@ -102,6 +102,7 @@ func (p *pipeline) noAlert(t *testing.T) {
 	if m := p.tg.Messages(); len(m) != 0 {
 		t.Errorf("got %d Telegram messages (first: %q), want none", len(m), m[0].Plain)
 	}
+	checkRuleHealth(t, hc)
 }
 
 var resolvedRE = regexp.MustCompile(`is up after (\S+) \(down (\d\d:\d\d:\d\d) → (\d\d:\d\d:\d\d)\)`)

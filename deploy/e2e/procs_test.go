@@ -198,3 +198,42 @@ func waitQuery(t *testing.T, hc *http.Client, q string, timeout time.Duration) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// checkRuleHealth fails the test for every rule Prometheus could not
+// evaluate (bad vector matching, for example), which promtool's static
+// check does not catch.
+func checkRuleHealth(t *testing.T, hc *http.Client) {
+	t.Helper()
+	resp, err := hc.Get("http://127.0.0.1:9090/api/v1/rules")
+	if err != nil {
+		t.Fatalf("rules API: %v", err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Rules []struct {
+					Name      string `json:"name"`
+					Health    string `json:"health"`
+					LastError string `json:"lastError"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatalf("rules API: decode: %v", err)
+	}
+	n := 0
+	for _, g := range r.Data.Groups {
+		for _, rule := range g.Rules {
+			n++
+			if rule.Health == "err" {
+				t.Errorf("rule %s/%s: got health %q (%s), want ok", g.Name, rule.Name, rule.Health, rule.LastError)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("got no rules loaded in Prometheus, want the rules of rules/")
+	}
+}
