@@ -47,7 +47,7 @@ func (b *recvBatch) recv(fd uintptr) (int, unix.Errno) {
 		b.hdrs[i].Hdr.SetControllen(oobSize)
 		b.hdrs[i].Hdr.Flags = 0
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
 		batchSize, unix.MSG_DONTWAIT, 0, 0)
 	if errno != 0 {
 		return 0, errno
@@ -174,7 +174,7 @@ func putPktinfo(oob []byte, src netip.Addr) int {
 // out, or the error of datagram from (then the caller skips it).
 func (b *sendBatch) send(fd uintptr, from int) (int, unix.Errno) {
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[from])),
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[from])),
 			uintptr(b.n-from), unix.MSG_DONTWAIT, 0, 0)
 		if errno == unix.EINTR {
 			continue

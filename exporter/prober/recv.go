@@ -6,52 +6,72 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// coalesce is how long the receiver waits after a wake-up before reading:
-// the saved wake-ups matter more than the delay, since RTTs come from kernel
-// receive timestamps. A reply that arrives less than this before its
-// timeout may be reported Lost, then Late.
-const coalesce = 2 * time.Millisecond
+// Replies are read in one of two ways, by the total probe rate:
+//
+//   - below busyRate, a receiver goroutine per socket waits for readiness
+//     and handles each reply as it comes;
+//   - from busyRate on, the scheduler, which then wakes every tick anyway,
+//     drains the sockets on each wake-up, and the receivers stay parked. This
+//     halves the wake-ups (each costs more than reading a few dozen replies),
+//     and RTTs stay exact because they come from kernel receive timestamps.
+//     Replies reach the Observer up to a tick later.
+const (
+	busyRate = float64(time.Second / tick) // probes/s: one per tick on average
+	idleRate = 0.8 * busyRate              // hysteresis
+)
 
-// receive is the receiver goroutine of one socket. It drains the socket
-// with recvmmsg inside one poller callback and parks only when the queue is
-// empty, so a burst of replies costs one wake-up.
-func (e *shared) receive(s *icmpSocket) {
+// receive is the receiver goroutine of one socket.
+func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 	defer e.recvWG.Done()
 	b := newRecvBatch()
-	first := true
 	for {
+		if e.busy.Load() {
+			select {
+			case <-e.done:
+				return
+			case <-wake:
+				continue
+			}
+		}
 		var rerr unix.Errno
 		err := s.rc.Read(func(fd uintptr) bool {
-			if !first {
-				// Woken by the first reply of a burst: let the rest of it
-				// queue up, then read it all with one or two syscalls.
-				// The kernel timestamps keep the RTTs exact meanwhile.
-				time.Sleep(coalesce)
+			if e.busy.Load() {
+				return true // the scheduler reads now
 			}
-			first = false
-			for {
-				n, errno := b.recv(fd)
-				switch errno {
-				case 0:
-					e.handle(s, b, n)
-					continue
-				case unix.EAGAIN:
-					return false // wait for readiness
-				case unix.EINTR:
-					continue
-				}
-				rerr = errno
-				return true
+			if rerr = e.drain(s, b, fd); rerr == unix.EAGAIN {
+				rerr = 0
+				return false // wait for readiness
 			}
+			return true
 		})
 		if err != nil { // closed
 			return
 		}
-		e.log.Warn("receiving ICMP replies", "err", rerr)
-		select {
-		case <-e.done:
-			return
-		case <-time.After(10 * time.Millisecond):
+		if rerr != 0 {
+			e.log.Warn("receiving ICMP replies", "err", rerr)
+			select {
+			case <-e.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// drain reads and handles replies until the socket is empty (EAGAIN) or
+// an error other than EINTR occurs.
+func (e *shared) drain(s *icmpSocket, b *recvBatch, fd uintptr) unix.Errno {
+	for {
+		n, errno := b.recv(fd)
+		switch errno {
+		case 0:
+			e.handle(s, b, n)
+			if n < batchSize {
+				return unix.EAGAIN // saves the syscall that would say so
+			}
+		case unix.EINTR:
+		default:
+			return errno
 		}
 	}
 }

@@ -35,10 +35,24 @@ func (e *shared) schedule() {
 			senders[i] = &sender{sock: s, batch: newSendBatch()}
 		}
 	}
+	var reads [2]*recvBatch
+	for i, s := range e.socks {
+		if s != nil {
+			reads[i] = newRecvBatch()
+		}
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		e.mu.Lock()
+		busy := e.busy.Load()
+		if busy { // before timeouts: a reply already queued is not lost
+			for i, s := range e.socks {
+				if s != nil {
+					e.drain(s, reads[i], s.fd)
+				}
+			}
+		}
 		now := e.since(time.Now())
 		for len(e.heap) > 0 && e.heap[0].due <= now {
 			t := e.heap[0]
@@ -56,6 +70,9 @@ func (e *shared) schedule() {
 			// microseconds apart, and each wake-up costs more than sending a
 			// few more packets per batch.
 			wait = max(time.Duration(e.heap[0].due-e.since(time.Now())), tick)
+		}
+		if busy {
+			wait = tick
 		}
 		e.mu.Unlock()
 		timer.Reset(wait)

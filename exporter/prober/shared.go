@@ -66,11 +66,13 @@ type shared struct {
 	start time.Time
 	m     *metrics
 
-	mu     sync.Mutex // guards byKey, heap, adds, closed
+	mu     sync.Mutex // guards byKey, heap, adds, rate, closed
 	byKey  map[string]*target
 	heap   targetHeap
 	adds   uint64
+	rate   float64 // probes per second, all targets
 	closed bool
+	busy   atomic.Bool // the scheduler reads replies; see recv.go
 
 	slotMu sync.RWMutex // guards slots, gens, free
 	slots  []*target
@@ -78,6 +80,7 @@ type shared struct {
 	free   []uint32
 
 	wake     chan struct{}
+	recvWake [2]chan struct{} // resumes a parked receiver
 	done     chan struct{}
 	schedWG  sync.WaitGroup
 	recvWG   sync.WaitGroup
@@ -110,10 +113,11 @@ func newShared(opts Options) (*shared, error) {
 		return nil, err
 	}
 	e.m = m
-	for _, s := range e.socks {
+	for i, s := range e.socks {
 		if s != nil {
+			e.recvWake[i] = make(chan struct{}, 1)
 			e.recvWG.Add(1)
-			go e.receive(s)
+			go e.receive(s, e.recvWake[i])
 		}
 	}
 	e.schedWG.Add(1)
@@ -178,6 +182,7 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	t.due = t.nextSend
 	e.byKey[key] = t
 	e.heap.push(t)
+	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -243,6 +248,7 @@ func (e *shared) Remove(key string) {
 func (e *shared) removeLocked(t *target) {
 	delete(e.byKey, t.key)
 	e.heap.remove(t)
+	e.setRate(e.rate - float64(time.Second)/float64(t.interval))
 	t.mu.Lock()
 	t.removed = true
 	t.mu.Unlock()
@@ -250,6 +256,29 @@ func (e *shared) removeLocked(t *target) {
 	e.slots[t.slot] = nil
 	e.free = append(e.free, t.slot)
 	e.slotMu.Unlock()
+}
+
+// setRate records the total probe rate and switches between reading
+// replies in the receivers and in the scheduler (see recv.go).
+func (e *shared) setRate(rate float64) {
+	if len(e.byKey) == 0 {
+		rate = 0 // no float drift
+	}
+	e.rate = rate
+	switch {
+	case !e.busy.Load() && rate >= busyRate:
+		e.busy.Store(true)
+	case e.busy.Load() && rate < idleRate:
+		e.busy.Store(false)
+		for _, c := range e.recvWake {
+			if c != nil {
+				select {
+				case c <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 }
 
 // Close stops the scheduler, then closes the sockets (which ends the
