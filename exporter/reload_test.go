@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -10,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/prober"
 )
 
@@ -247,4 +251,67 @@ func TestExampleConfig(t *testing.T) {
 	if err := run(t.Context(), o); err != nil {
 		t.Errorf("testdata/example.yml: got error %v, want none", err)
 	}
+}
+
+// TestMetricsFormats: protobuf (native histograms) through promhttp, text
+// through the fast path, gzipped when asked.
+func TestMetricsFormats(t *testing.T) {
+	fe := newFakeEngine()
+	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: fe.newEngine})
+	fe.probe(t, "127.0.0.1", true)
+	get := func(header, value string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", a.url+"/metrics", nil)
+		req.Header.Set(header, value)
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	t.Run("protobuf", func(t *testing.T) {
+		resp := get("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+		format := expfmt.ResponseFormat(resp.Header)
+		if format.FormatType() != expfmt.TypeProtoDelim {
+			t.Fatalf("content type: got %q, want delimited protobuf", resp.Header.Get("Content-Type"))
+		}
+		dec := expfmt.NewDecoder(resp.Body, format)
+		for {
+			var mf dto.MetricFamily
+			if err := dec.Decode(&mf); err != nil {
+				t.Fatalf("got no ping_rtt_seconds (%v), want one", err)
+			}
+			if mf.GetName() != "ping_rtt_seconds" {
+				continue
+			}
+			h := mf.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() != 1 || len(h.GetPositiveSpan()) == 0 || len(h.GetBucket()) != len(collector.RTTBuckets) {
+				t.Errorf("got %v, want 1 sample in classic and native buckets", h)
+			}
+			return
+		}
+	})
+
+	t.Run("text gzip", func(t *testing.T) {
+		resp := get("Accept-Encoding", "gzip")
+		if got := resp.Header.Get("Content-Encoding"); got != "gzip" {
+			t.Fatalf("content encoding: got %q, want gzip", got)
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mustValue(t, string(b), `ping_rtt_seconds_count{target="127.0.0.1"}`); got != 1 {
+			t.Errorf("rtt count: got %v, want 1", got)
+		}
+		if _, ok := value(string(b), "downtime_exporter_config_last_reload_successful"); !ok {
+			t.Errorf("got no self-metrics in the text scrape, want them")
+		}
+	})
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -194,10 +193,7 @@ func (e *exporter) serve(ctx context.Context) error {
 // handler routes the metrics, landing page, health and reload endpoints.
 func (e *exporter) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(e.o.telemetryPath, promhttp.HandlerFor(collector.Gatherers{e.reg, e.col}, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(e.o.logger.Handler(), slog.LevelError),
-		Registry: e.reg, // promhttp_metric_handler_errors_total
-	}))
+	mux.Handle(e.o.telemetryPath, e.metricsHandler())
 	if e.o.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Downtime Exporter",

@@ -8,6 +8,7 @@
 package collector
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -29,9 +30,10 @@ const UpWindowIntervals = 5
 
 // RTT histogram buckets: classic buckets 50us x 2^k up to 3.3 s, and native
 // buckets with a growth factor of 1.1 (about 5% resolution).
-var (
-	RTTBuckets = prometheus.ExponentialBuckets(50e-6, 2, 17)
-)
+var RTTBuckets = prometheus.ExponentialBuckets(50e-6, 2, 17)
+
+// rttBounds is RTTBuckets as an array, for the per-target bucket counters.
+var rttBounds = [17]float64(RTTBuckets)
 
 const (
 	nativeBucketFactor = 1.1
@@ -52,7 +54,12 @@ type Target struct {
 	resolvErr atomic.Uint64
 	lastReply atomic.Int64 // unix nanoseconds; 0 = never
 	addr      atomic.Pointer[netip.Addr]
-	rtt       prometheus.Histogram
+	// rtt feeds the protobuf exposition (classic and native buckets);
+	// classic and rttSum feed the fast text exposition (text.go), which
+	// then needs no allocation per scrape.
+	rtt     prometheus.Histogram
+	classic [len(rttBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last: above every bound
+	rttSum  atomic.Uint64                     // math.Float64bits of the sum of RTTs in seconds
 }
 
 // NewTarget returns the state of a target named name (the "target" label)
@@ -129,7 +136,15 @@ func (t *Target) Sent(time.Time) { t.requests.Add(1) }
 func (t *Target) Replied(rtt time.Duration, at time.Time) {
 	t.responses.Add(1)
 	t.lastReply.Store(at.UnixNano())
-	t.rtt.Observe(rtt.Seconds())
+	secs := rtt.Seconds()
+	t.rtt.Observe(secs)
+	t.classic[sort.SearchFloat64s(rttBounds[:], secs)].Add(1)
+	for {
+		old := t.rttSum.Load()
+		if t.rttSum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+secs)) {
+			return
+		}
+	}
 }
 
 // Late counts a reply that came after the timeout. It is not a response
@@ -158,6 +173,8 @@ type Collector struct {
 type entry struct {
 	t      *Target
 	labels []*dto.LabelPair // "target" + the union, sorted by name
+	text   string           // the same in text format: a="x",target="y"
+	info   [3]string        // the same split where ping_target_info's family and ip go
 }
 
 // New returns a Collector with no targets. now is the clock for ping_up;
@@ -188,6 +205,9 @@ func (c *Collector) SetTargets(ts []*Target) {
 	set := make([]entry, len(ts))
 	for i, t := range ts {
 		set[i] = entry{t: t, labels: labelPairs(t, names)}
+		pieces := textPieces(set[i].labels)
+		set[i].text = strings.Join(pieces, ",")
+		set[i].info = infoParts(set[i].labels, pieces)
 	}
 	slices.SortFunc(set, func(a, b entry) int { return strings.Compare(a.t.name, b.t.name) })
 	c.mu.Lock()

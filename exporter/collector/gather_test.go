@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -85,14 +86,16 @@ func keys(m map[string]*dto.MetricFamily) []string {
 	return k
 }
 
+// byLabels indexes a family's metrics by their sorted label pairs.
 func byLabels(mf *dto.MetricFamily) map[string]*dto.Metric {
 	m := map[string]*dto.Metric{}
 	for _, x := range mf.GetMetric() {
-		var b strings.Builder
+		var pairs []string
 		for _, l := range x.GetLabel() {
-			fmt.Fprintf(&b, "%s=%q,", l.GetName(), l.GetValue())
+			pairs = append(pairs, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 		}
-		m[b.String()] = x
+		sort.Strings(pairs)
+		m[strings.Join(pairs, ",")] = x
 	}
 	return m
 }
