@@ -21,11 +21,14 @@ import (
 	"github.com/downtime-detector/downtime/receiver/webhook"
 )
 
+// The adapters below read the current configuration on every call (see
+// current): a reload takes effect for the next request or send.
+
 // router adapts config.Config.Route to webhook.Router.
-type router struct{ cfg *config.Config }
+type router struct{ live *live }
 
 func (r router) Route(path, receiver string, labels template.KV) (webhook.Destination, error) {
-	rt, err := r.cfg.Route(path, receiver, labels)
+	rt, err := r.live.load().cfg.Route(path, receiver, labels)
 	if errors.Is(err, config.ErrUnknownRoute) || errors.Is(err, config.ErrNoRoute) {
 		return webhook.Destination{}, fmt.Errorf("%w: %w", webhook.ErrUnknownRoute, err)
 	}
@@ -44,18 +47,19 @@ func (r router) Route(path, receiver string, labels template.KV) (webhook.Destin
 // (fallback) render it: a message with the default look beats none, and
 // failing the webhook would make Alertmanager retry a broken template forever.
 type renderer struct {
-	r, fallback *render.Renderer
-	now         func() time.Time
-	logger      *slog.Logger
+	live   *live
+	now    func() time.Time
+	logger *slog.Logger
 }
 
 func (r renderer) render(d render.Data) ([]render.Message, error) {
-	msgs, err := r.r.Render(d)
-	if err == nil || r.fallback == nil {
+	c := r.live.load()
+	msgs, err := c.rnd.Render(d)
+	if err == nil || c.builtin == nil {
 		return msgs, err
 	}
 	r.logger.Error("template failed, using the built-in one", "kind", d.Kind, "err", err)
-	return r.fallback.Render(d)
+	return c.builtin.Render(d)
 }
 
 func kindOf(g webhook.Group) render.Kind {
@@ -102,19 +106,21 @@ func (r renderer) EditText(job store.Job, alerts []template.Alert) (string, erro
 }
 
 // auth adapts config.WebhookAuth to webhook.Authenticator.
-type auth struct{ a config.WebhookAuth }
+type auth struct{ live *live }
 
-func (a auth) Enabled() bool                   { return a.a.Enabled() }
-func (a auth) Authorized(r *http.Request) bool { return a.a.Authorized(r) }
+func (a auth) get() config.WebhookAuth         { return a.live.load().cfg.WebhookAuth }
+func (a auth) Enabled() bool                   { return a.get().Enabled() }
+func (a auth) Authorized(r *http.Request) bool { return a.get().Authorized(r) }
 func (a auth) Challenges() []string {
+	wa := a.get()
 	var c []string
-	if a.a.BasicAuth != nil {
+	if wa.BasicAuth != nil {
 		c = append(c, `Basic realm="downtime_receiver"`)
 	}
-	if a.a.BearerToken != "" || a.a.BearerTokenFile != "" {
+	if wa.BearerToken != "" || wa.BearerTokenFile != "" {
 		c = append(c, `Bearer realm="downtime_receiver"`)
 	}
-	if z := a.a.Authorization; z != nil {
+	if z := wa.Authorization; z != nil {
 		typ := z.Type
 		if typ == "" {
 			typ = "Bearer"
@@ -122,6 +128,19 @@ func (a auth) Challenges() []string {
 		c = append(c, typ+` realm="downtime_receiver"`)
 	}
 	return c
+}
+
+// sender sends through the current configuration's Telegram client, so a
+// bot token changed by a reload applies to the next send, queued jobs
+// included.
+type sender struct{ live *live }
+
+func (s sender) Send(ctx context.Context, m telegram.Message) (int, error) {
+	return s.live.load().sender.Send(ctx, m)
+}
+
+func (s sender) Edit(ctx context.Context, chatID string, id int, text string) error {
+	return s.live.load().sender.Edit(ctx, chatID, id, text)
 }
 
 // dryRunSender prints messages instead of sending them (--dry-run).

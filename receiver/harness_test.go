@@ -75,11 +75,17 @@ type receiver struct {
 func writeConfig(t *testing.T, chat, extra string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "receiver.yml")
+	rewriteConfig(t, path, chat, extra)
+	return path
+}
+
+// rewriteConfig replaces the config file at path (for reload tests).
+func rewriteConfig(t *testing.T, path, chat, extra string) {
+	t.Helper()
 	body := fmt.Sprintf("telegram:\n  bot_token: %q\n  chat_id: %q\ntimezone: UTC\n%s", testToken, chat, extra)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 func newOptions(t *testing.T, configFile, dir, apiURL string) *options {

@@ -31,6 +31,7 @@ const program = "downtime_receiver"
 type options struct {
 	command     string // serve, test-message, chats
 	configFile  string
+	configCheck bool // --config.check: validate and exit
 	storagePath string
 	apiURL      string
 	dryRun      bool
@@ -38,6 +39,8 @@ type options struct {
 	web         *web.FlagConfig
 	logger      *slog.Logger
 	stdout      io.Writer
+
+	reload <-chan struct{} // one value per SIGHUP: reload the config
 
 	// Test hooks.
 	listener net.Listener     // serve on it instead of --web.listen-address
@@ -54,10 +57,41 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opts); err != nil {
+	if opts.command == "serve" && !opts.configCheck {
+		opts.reload = notifyReload(ctx)
+	}
+	err = run(ctx, opts)
+	if err != nil && opts.configCheck {
+		fmt.Fprintf(os.Stderr, "%s: config check failed: %v\n", program, err)
+		os.Exit(1)
+	}
+	if err != nil {
 		opts.logger.Error("exiting", "err", err)
 		os.Exit(1)
 	}
+}
+
+// notifyReload turns SIGHUP into reload requests. SIGHUPs arriving while a
+// reload is pending collapse into it: one reload reads the newest file.
+func notifyReload(ctx context.Context) <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default: // one is already pending
+				}
+			case <-ctx.Done():
+				signal.Stop(hup)
+				return
+			}
+		}
+	}()
+	return reload
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
@@ -65,8 +99,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
 	opts := &options{stdout: stdout}
-	app.Flag("config.file", "YAML configuration file. Without it TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are enough.").
+	app.Flag("config.file", "YAML configuration file, reloaded on SIGHUP and POST /-/reload. Without it TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are enough.").
 		StringVar(&opts.configFile)
+	app.Flag("config.check", "Validate the configuration and its templates, print \"config OK\" and exit (opens no store, contacts nobody).").
+		BoolVar(&opts.configCheck)
 	app.Flag("storage.path", "Directory of the queue database (receiver.db).").Default("data/").StringVar(&opts.storagePath)
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
@@ -98,6 +134,9 @@ func run(ctx context.Context, opts *options) error {
 	}
 	if opts.now == nil {
 		opts.now = time.Now
+	}
+	if opts.configCheck {
+		return checkConfig(opts)
 	}
 	switch opts.command {
 	case "test-message":

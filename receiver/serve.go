@@ -39,6 +39,9 @@ func loadConfig(opts *options) (*config.Config, *render.Renderer, error) {
 		return nil, nil, err
 	}
 	r, err := render.New(cfg.Templates, cfg.Location(), cfg.Format())
+	if err != nil && opts.configFile != "" {
+		return nil, nil, fmt.Errorf("config file %q: parsing templates: %w", opts.configFile, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing templates: %w", err)
 	}
@@ -57,11 +60,7 @@ func newSender(opts *options, cfg *config.Config) (delivery.Sender, error) {
 // ready while Telegram is unreachable.
 func serve(ctx context.Context, opts *options) error {
 	logger := opts.logger
-	cfg, rnd, err := loadConfig(opts)
-	if err != nil {
-		return err
-	}
-	sender, err := newSender(opts, cfg)
+	cur, err := loadCurrent(opts, nil)
 	if err != nil {
 		return err
 	}
@@ -77,18 +76,16 @@ func serve(ctx context.Context, opts *options) error {
 	if opts.limits != nil {
 		limits = *opts.limits
 	}
-	builtin, err := render.New(config.Templates{}, cfg.Location(), cfg.Format())
-	if err != nil {
-		return fmt.Errorf("parsing built-in templates: %w", err)
-	}
-	rr := renderer{r: rnd, fallback: builtin, now: opts.now, logger: logger}
-	worker := delivery.New(delivery.Options{Store: st, Sender: sender, Limits: limits, Logger: logger,
+	lv := newLive(cur)
+	rl := newReloader(opts, lv, reg)
+	rr := renderer{live: lv, now: opts.now, logger: logger}
+	worker := delivery.New(delivery.Options{Store: st, Sender: sender{lv}, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: rr.EditText})
-	hook := webhook.New(webhook.Options{Store: st, Router: router{cfg}, Renderer: rr, Auth: auth{cfg.WebhookAuth},
+	hook := webhook.New(webhook.Options{Store: st, Router: router{lv}, Renderer: rr, Auth: auth{lv},
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
 	var ready atomic.Bool
-	srv := &http.Server{Handler: newMux(hook, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newMux(hook, rl, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
@@ -96,14 +93,12 @@ func serve(ctx context.Context, opts *options) error {
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
-		"dry_run", opts.dryRun, "routes", len(cfg.Routes))
+		"dry_run", opts.dryRun, "routes", cur.routes())
 	ready.Store(true)
 	errc := make(chan error, 1)
 	go func() { errc <- listen(srv, opts) }()
-	select {
-	case err := <-errc:
+	if err := waitForStop(ctx, errc, opts.reload, rl); err != nil {
 		return err
-	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests and the send in flight")
 	ready.Store(false)
@@ -118,6 +113,21 @@ func serve(ctx context.Context, opts *options) error {
 	return nil
 }
 
+// waitForStop reloads on every value from reload (SIGHUP) until ctx is done
+// or the server fails.
+func waitForStop(ctx context.Context, errc <-chan error, reload <-chan struct{}, rl *reloader) error {
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		case <-reload:
+			_ = rl.reload() // logged; the gauge and the next reload tell
+		}
+	}
+}
+
 func listen(srv *http.Server, opts *options) error {
 	if opts.listener != nil {
 		if opts.ready != nil {
@@ -128,9 +138,10 @@ func listen(srv *http.Server, opts *options) error {
 	return web.ListenAndServe(srv, opts.web, opts.logger)
 }
 
-func newMux(hook *webhook.Handler, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
+func newMux(hook *webhook.Handler, rl *reloader, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	hook.Register(mux)
+	mux.Handle("/-/reload", rl)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
@@ -143,7 +154,7 @@ func newMux(hook *webhook.Handler, reg *prometheus.Registry, ready *atomic.Bool)
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics\n", program)
+		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics; POST /-/reload reloads the config\n", program)
 	})
 	return mux
 }
