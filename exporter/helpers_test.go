@@ -278,3 +278,15 @@ func (r *fakeResolver) LookupNetIP(_ context.Context, network, host string) ([]n
 }
 
 func defaultsForTest() config.Defaults { return config.DefaultDefaults }
+
+// httpGetBody GETs url into *body and returns the status code.
+func httpGetBody(url string, body *string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	*body = string(b)
+	return resp.StatusCode, err
+}
