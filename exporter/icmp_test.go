@@ -175,9 +175,11 @@ func TestUnprivilegedMode(t *testing.T) {
 }
 
 // TestDelayAndLoss reads a slow host and a lossy host from /metrics: a
-// 20 ms user-space echo responder shows as a mean RTT of 20 ms (within 2 ms)
-// in the right histogram bucket, and 30 % random loss (nftables) shows as a
-// loss ratio 1 - responses/requests of 30 % within 5 points.
+// 20 ms user-space echo responder shows in the 12.8-25.6 ms bucket with a
+// mean of 19-22 ms (the prober's own tests hold the median to 2 ms; here a
+// loaded CI machine may delay the responder a little), and 30 % random loss
+// (nftables) shows as a loss ratio 1 - responses/requests of 30 % within 5
+// points over 800 probes (3 standard deviations).
 func TestDelayAndLoss(t *testing.T) {
 	netns.Require(t, "nft")
 	nsA, slow, lossy := netns.New(t), netns.New(t), netns.New(t)
@@ -190,25 +192,26 @@ targets:
     interval: 50ms
     timeout: 50ms
   - host: %s
-    interval: 10ms
-    timeout: 10ms
+    interval: 20ms
+    timeout: 20ms
 `, slowAddr, lossyAddr))
 	a := start(t, options{configFile: cfg, newEngine: inNS(nsA)})
 	series := func(name string, addr netip.Addr) string { return fmt.Sprintf(`%s{target="%s"}`, name, addr) }
 	body, ok := a.waitFor(t, 30*time.Second, func(b string) bool {
 		n, _ := value(b, series("ping_rtt_seconds_count", slowAddr))
 		r, _ := value(b, series("ping_requests_total", lossyAddr))
-		return n >= 50 && r >= 1000
+		return n >= 50 && r >= 800
 	})
 	if !ok {
-		t.Fatalf("got %q, want >= 50 replies from the slow host and >= 1000 requests to the lossy one within 30 s", body)
+		t.Fatalf("got %q, want >= 50 replies from the slow host and >= 800 requests to the lossy one within 30 s", body)
 	}
 
 	count := mustValue(t, body, series("ping_rtt_seconds_count", slowAddr))
 	mean := mustValue(t, body, series("ping_rtt_seconds_sum", slowAddr)) / count
-	if mean < 0.018 || mean > 0.022 {
-		t.Errorf("slow host: mean RTT got %.2f ms, want 20 +- 2 ms", mean*1e3)
+	if mean < 0.019 || mean > 0.022 {
+		t.Errorf("slow host: mean RTT got %.2f ms, want 19 to 22 ms", mean*1e3)
 	}
+	t.Logf("slow host: %v replies, mean RTT %.2f ms", count, mean*1e3)
 	below := mustValue(t, body, fmt.Sprintf(`ping_rtt_seconds_bucket{target="%s",le="0.0128"}`, slowAddr))
 	upTo := mustValue(t, body, fmt.Sprintf(`ping_rtt_seconds_bucket{target="%s",le="0.0256"}`, slowAddr))
 	if below > 0 || upTo < 0.95*count {
@@ -217,6 +220,7 @@ targets:
 
 	req := mustValue(t, body, series("ping_requests_total", lossyAddr))
 	resp := mustValue(t, body, series("ping_responses_total", lossyAddr))
+	t.Logf("lossy host: %v of %v answered, loss %.3f", resp, req, 1-resp/req)
 	if loss := 1 - resp/req; loss < 0.25 || loss > 0.35 {
 		t.Errorf("lossy host: loss ratio got %.3f (%v of %v answered), want 0.30 +- 0.05", loss, resp, req)
 	}
