@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -120,8 +121,17 @@ func (m *manager) resolved(j job, addr netip.Addr, err error) {
 		t.obs.ResolveFailed()
 		// Keep probing the last address, if any; retry after an up-window.
 		t.next = now.Add(min(t.obs.UpWindow(), m.every))
-		m.log.Warn("cannot resolve target", "target", j.host, "err", err, "probing", t.addr)
+		level := slog.LevelDebug // the counter tells; log the change only
+		if !t.failing {
+			level = slog.LevelWarn
+		}
+		t.failing = true
+		m.log.Log(context.Background(), level, "cannot resolve target", "target", j.host, "err", err, "probing", t.addr)
 		return
+	}
+	if t.failing {
+		m.log.Info("target resolves again", "target", j.host)
+		t.failing = false
 	}
 	t.next = now.Add(m.every)
 	if addr == t.addr {

@@ -45,6 +45,7 @@ type target struct {
 	next       time.Time     // next regular resolution
 	early      time.Duration // wait between early resolutions while silent
 	resolving  bool
+	failing    bool // the last resolution failed
 }
 
 func newManager(eng prober.Engine, col *collector.Collector, o options, reg prometheus.Registerer) *manager {
