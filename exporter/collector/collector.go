@@ -23,9 +23,9 @@ import (
 )
 
 // UpWindowIntervals is the up-window in probe intervals: ping_up is 1 when
-// the last reply arrived less than UpWindowIntervals x interval ago. Five
+// the last reply arrived at most UpWindowIntervals x interval ago. Five
 // intervals ride out up to four lost probes in a row, so one lost packet
-// never flips it, and still notice an outage within 5 s at the default 1 s.
+// never flips it, and an outage still shows within 5 s at the default 1 s.
 const UpWindowIntervals = 5
 
 // RTT histogram buckets: classic buckets 50us x 2^k up to 3.3 s, and native
@@ -166,8 +166,7 @@ type Collector struct {
 
 	mu    sync.RWMutex
 	set   []entry
-	names []string // union of the targets' label names, sorted
-	descs descs
+	descs descs // for the label union of set
 }
 
 type entry struct {
@@ -211,7 +210,7 @@ func (c *Collector) SetTargets(ts []*Target) {
 	}
 	slices.SortFunc(set, func(a, b entry) int { return strings.Compare(a.t.name, b.t.name) })
 	c.mu.Lock()
-	c.set, c.names, c.descs = set, names, newDescs(names)
+	c.set, c.descs = set, newDescs(names)
 	c.mu.Unlock()
 }
 
