@@ -13,13 +13,16 @@ import (
 )
 
 // countObserver counts outcomes with atomics, like a cheap collector.
-type countObserver struct{ sent, replied, lost *atomic.Int64 }
+type countObserver struct{ sent, replied, lost, rttNanos *atomic.Int64 }
 
-func (c countObserver) Sent(time.Time)                   { c.sent.Add(1) }
-func (c countObserver) Replied(time.Duration, time.Time) { c.replied.Add(1) }
-func (c countObserver) Late(time.Duration)               {}
-func (c countObserver) Lost()                            { c.lost.Add(1) }
-func (c countObserver) SendFailed(error)                 {}
+func (c countObserver) Sent(time.Time) { c.sent.Add(1) }
+func (c countObserver) Replied(rtt time.Duration, _ time.Time) {
+	c.replied.Add(1)
+	c.rttNanos.Add(int64(rtt))
+}
+func (c countObserver) Late(time.Duration) {}
+func (c countObserver) Lost()              { c.lost.Add(1) }
+func (c countObserver) SendFailed(error)   {}
 
 func cpuTime() time.Duration {
 	var ru unix.Rusage
@@ -57,7 +60,21 @@ func BenchmarkProBing(b *testing.B) {
 	})
 }
 
+// BenchmarkSendChunk compares one datagram per send syscall (exact send
+// times, the default) with sendmmsg batches of up to 64.
+func BenchmarkSendChunk(b *testing.B) {
+	for _, chunk := range []int{1, 8, 64} {
+		b.Run(fmt.Sprint("chunk=", chunk), func(b *testing.B) {
+			benchProberChunk(b, Options{Mode: Unprivileged}, 10000, time.Second, chunk)
+		})
+	}
+}
+
 func benchProber(b *testing.B, opts Options, n int, interval time.Duration) {
+	benchProberChunk(b, opts, n, interval, defaultSendChunk)
+}
+
+func benchProberChunk(b *testing.B, opts Options, n int, interval time.Duration, chunk int) {
 	netns.Require(b)
 	ns := netns.New(b)
 	ns.Sysctl(b, "net.ipv4.ping_group_range", "0 2147483647")
@@ -66,8 +83,11 @@ func benchProber(b *testing.B, opts Options, n int, interval time.Duration) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	var sent, replied, lost atomic.Int64
-	obs := countObserver{&sent, &replied, &lost}
+	if s, ok := e.(*shared); ok {
+		s.sendChunk = chunk
+	}
+	var sent, replied, lost, rttNanos atomic.Int64
+	obs := countObserver{&sent, &replied, &lost, &rttNanos}
 	for i := range n {
 		tg := Target{Addr: loopbackAddr(i), Interval: interval}
 		if err := e.Add(fmt.Sprint(i), tg, obs); err != nil {
@@ -75,7 +95,7 @@ func benchProber(b *testing.B, opts Options, n int, interval time.Duration) {
 		}
 	}
 	time.Sleep(2 * interval) // all targets running
-	start, cpu0, got0, lost0 := time.Now(), cpuTime(), replied.Load(), lost.Load()
+	start, cpu0, got0, lost0, rtt0 := time.Now(), cpuTime(), replied.Load(), lost.Load(), rttNanos.Load()
 	b.ResetTimer()
 	for replied.Load()+lost.Load()-got0-lost0 < int64(b.N) {
 		time.Sleep(50 * time.Millisecond) // rarely: the harness shares the CPU figure
@@ -85,6 +105,7 @@ func benchProber(b *testing.B, opts Options, n int, interval time.Duration) {
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(cpu.Microseconds())/float64(probes), "cpu-us/probe")
 	b.ReportMetric(100*float64(lost.Load()-lost0)/float64(probes), "loss-%")
+	b.ReportMetric(float64(rttNanos.Load()-rtt0)/1e3/float64(replied.Load()-got0), "rtt-us")
 	b.ReportMetric(float64(probes)/time.Since(start).Seconds(), "probes/s")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

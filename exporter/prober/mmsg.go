@@ -170,12 +170,12 @@ func putPktinfo(oob []byte, src netip.Addr) int {
 	return unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 }
 
-// send sends queued datagrams from index from on; it returns how many went
-// out, or the error of datagram from (then the caller skips it).
-func (b *sendBatch) send(fd uintptr, from int) (int, unix.Errno) {
+// send sends queued datagrams [from, end); it returns how many went out,
+// or the error of datagram from (then the caller skips it).
+func (b *sendBatch) send(fd uintptr, from, end int) (int, unix.Errno) {
 	for {
 		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[from])),
-			uintptr(b.n-from), unix.MSG_DONTWAIT, 0, 0)
+			uintptr(end-from), unix.MSG_DONTWAIT, 0, 0)
 		if errno == unix.EINTR {
 			continue
 		}
