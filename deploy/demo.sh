@@ -70,9 +70,11 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 # start NAME LOGFILE CMD...: runs CMD in the background and records its pid.
+# Only the receiver gets the Telegram variables in its environment.
 start() {
 	local name=$1 log=$2
 	shift 2
+	[[ $name == receiver ]] || set -- env -u TELEGRAM_BOT_TOKEN -u TELEGRAM_CHAT_ID "$@"
 	"$@" >>"$log" 2>&1 &
 	pids+=($!)
 	names+=("$name")
