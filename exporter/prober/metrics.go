@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, drops func() float64) (*metrics, erro
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "downtime_exporter_probe_schedule_lag_seconds",
-			Help:    "Delay between the scheduled and the actual send time of echo requests.",
+			Help:    "Delay between the scheduled and the actual send time of echo requests (early sends count as 0).",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1},
 		}),
 	}
