@@ -19,8 +19,12 @@ const (
 	scrapeInterval = time.Second
 	evalInterval   = time.Second
 	hostDownFor    = 3 * time.Second
-	groupWait      = time.Second
-	groupInterval  = time.Second
+	// exporterDownFor is PingExporterDown's "for" (shipped: 1m).
+	exporterDownFor = 2 * time.Second
+	// outageLength is how long the host's link stays down.
+	outageLength  = 25 * time.Second
+	groupWait     = time.Second
+	groupInterval = time.Second
 	// sendBudget covers the receiver (durable queue, worker, one Bot API
 	// call) and process scheduling on a loaded 2-core machine.
 	sendBudget = 3 * time.Second
@@ -117,25 +121,30 @@ func writeConfigs(t *testing.T, dir string) configs {
 	return c
 }
 
-// rulesConfig shortens HostDown's "for" and keeps its downtime_for
-// annotation (up-window + for) consistent with it.
+// rulesConfig shortens the "for" of HostDown and PingExporterDown and keeps
+// their downtime_for annotations consistent with it.
 func rulesConfig(t *testing.T, path string) doc {
 	t.Helper()
 	d := readYAML(t, path)
-	found := false
+	changes := map[string][2]time.Duration{ // alert: for, downtime_for
+		"HostDown":         {hostDownFor, upWindow + hostDownFor},
+		"PingExporterDown": {exporterDownFor, exporterDownFor},
+	}
+	found := 0
 	for _, g := range d["groups"].([]any) {
 		for _, r := range g.(doc)["rules"].([]any) {
 			rule := r.(doc)
-			if rule["alert"] != "HostDown" {
+			c, ok := changes[fmt.Sprint(rule["alert"])]
+			if !ok {
 				continue
 			}
-			rule["for"] = dur(hostDownFor)
-			rule["annotations"].(doc)["downtime_for"] = dur(upWindow + hostDownFor)
-			found = true
+			rule["for"] = dur(c[0])
+			rule["annotations"].(doc)["downtime_for"] = dur(c[1])
+			found++
 		}
 	}
-	if !found {
-		t.Fatalf("%s: no HostDown rule", path)
+	if found != len(changes) {
+		t.Fatalf("%s: found %d of the rules %v", path, found, changes)
 	}
 	return d
 }

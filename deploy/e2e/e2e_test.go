@@ -3,6 +3,7 @@ package e2e
 import (
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ type pipeline struct {
 	link *netns.Link
 	host string // the monitored address, also the alert's target label
 	tg   *telegramtest.Server
+	// exporter is stalled once during the outage.
+	exporter *proc
 }
 
 // TestPipeline takes a host down and up again and checks what reaches
@@ -72,6 +75,7 @@ func startPipeline(t *testing.T, tools map[string]string) *pipeline {
 	for i, port := range []string{"9426", "9427", "9093", "9090"} {
 		waitReady(t, hc, procs[i], "http://127.0.0.1:"+port+"/-/ready")
 	}
+	p.exporter = procs[0]
 	waitQuery(t, hc, `ping_up{target="`+p.host+`"} == 1`, 30*time.Second)
 	waitQuery(t, hc, `ALERTS{alertname="Watchdog",alertstate="firing"}`, 10*time.Second)
 	return p
@@ -107,24 +111,27 @@ func (p *pipeline) noAlert(t *testing.T) {
 
 var resolvedRE = regexp.MustCompile(`is up after (\S+) \(down (\d\d:\d\d:\d\d) → (\d\d:\d\d:\d\d)\)`)
 
-// outage takes the link down, waits for the firing message, keeps the host
-// down a while, brings it back and checks the resolved message.
+// outage takes the link down, waits for the firing message, stalls the
+// exporter for a moment, keeps the host down a while, brings it back and
+// checks the resolved message.
 func (p *pipeline) outage(t *testing.T) {
 	t.Logf("%s", boundsText())
 	down := time.Now()
 	p.link.Down(t)
-	firing := p.waitMessage(t, 1, detectionBound())
+	firing := p.waitSent(t, "firing message naming "+p.host, detectionBound(), func(m telegramtest.Sent) bool {
+		return strings.Contains(m.Plain, p.host) && strings.Contains(m.Plain, "is down")
+	})
 	detection := firing.At.Sub(down)
 	t.Logf("firing message after %v (bound %v): %q", detection.Round(time.Millisecond), detectionBound(), firing.Plain)
-	if !strings.Contains(firing.Plain, p.host) || !strings.Contains(firing.Plain, "is down") {
-		t.Errorf("got firing message %q, want it to say that %s is down", firing.Plain, p.host)
-	}
 
-	time.Sleep(time.Until(down.Add(15 * time.Second)))
+	p.exporterStall(t)
+	time.Sleep(time.Until(down.Add(outageLength)))
 	p.link.Up(t)
 	up := time.Now()
 	outage := up.Sub(down)
-	resolved := p.waitMessage(t, 2, recoveryBound())
+	resolved := p.waitSent(t, "resolved message naming "+p.host, recoveryBound(), func(m telegramtest.Sent) bool {
+		return strings.Contains(m.Plain, p.host) && strings.Contains(m.Plain, "is up after")
+	})
 	recovery := resolved.At.Sub(up)
 	t.Logf("resolved message after %v (bound %v): %q", recovery.Round(time.Millisecond), recoveryBound(), resolved.Plain)
 	t.Logf("detection %v, recovery %v, real outage %v", detection.Round(time.Millisecond),
@@ -133,21 +140,103 @@ func (p *pipeline) outage(t *testing.T) {
 		t.Errorf("got resolved message replying to %d, want the firing message %d", resolved.ReplyTo, firing.MessageID)
 	}
 	checkReportedDowntime(t, resolved.Plain, p.host, outage)
-	edits := p.tg.WaitEdits(t, 1, recoveryBound())
-	if e := edits[0]; e.MessageID != firing.MessageID || !strings.Contains(e.Plain, "resolved after") {
-		t.Errorf("got edit of message %d to %q, want message %d edited to say resolved", e.MessageID, e.Plain, firing.MessageID)
+	p.checkEdited(t, firing.MessageID)
+	p.checkOnlyOnce(t)
+}
+
+// exporterStall stops the exporter (SIGSTOP: scrapes time out) until
+// PingExporterDown fires and Alertmanager shows HostDown inhibited by it,
+// then lets it run again. HostDown must neither resolve nor restart
+// meanwhile: the final resolved message still replies to the first firing
+// one and counts the whole outage (checked by the caller).
+func (p *pipeline) exporterStall(t *testing.T) {
+	t.Helper()
+	stopped := time.Now()
+	if err := p.exporter.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop exporter: %v", err)
 	}
-	if m := p.tg.Messages(); len(m) != 2 {
-		t.Errorf("got %d messages in total, want 2 (firing, resolved)", len(m))
+	defer func() {
+		if err := p.exporter.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatalf("resume exporter: %v", err)
+		}
+	}()
+	bound := scrapeInterval + evalInterval + exporterDownFor + 3*time.Second
+	deadline := stopped.Add(bound)
+	for {
+		state, by, err := alertStatus(p.ns.HTTPClient(), "HostDown")
+		if err == nil && state == "suppressed" && len(by) > 0 {
+			t.Logf("HostDown inhibited %v after the exporter stalled", time.Since(stopped).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HostDown in Alertmanager: got state %q inhibited by %v (error %v) %v after the exporter stalled, want suppressed by PingExporterDown",
+				state, by, err, bound)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// waitMessage waits for message n (1-based) and returns it; bound is how
-// long it may take from now.
-func (p *pipeline) waitMessage(t *testing.T, n int, bound time.Duration) telegramtest.Sent {
+// waitSent waits until a message matching ok was sent; bound is how long it
+// may take from now.
+func (p *pipeline) waitSent(t *testing.T, what string, bound time.Duration, ok func(telegramtest.Sent) bool) telegramtest.Sent {
 	t.Helper()
-	msgs := p.tg.WaitMessages(t, n, bound)
-	return msgs[n-1]
+	deadline := time.Now().Add(bound)
+	for {
+		for _, m := range p.tg.Messages() {
+			if ok(m) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v; messages: %q", what, bound, plains(p.tg.Messages()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkEdited waits for the firing message to be edited to "resolved".
+func (p *pipeline) checkEdited(t *testing.T, id int) {
+	t.Helper()
+	deadline := time.Now().Add(recoveryBound())
+	for {
+		for _, e := range p.tg.Edits() {
+			if e.MessageID == id && strings.Contains(e.Plain, "resolved after") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("got no edit of firing message %d to \"resolved\" within %v (edits: %v)", id, recoveryBound(), p.tg.Edits())
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkOnlyOnce: one firing and one resolved message for the host, nothing
+// else but PingExporterDown's.
+func (p *pipeline) checkOnlyOnce(t *testing.T) {
+	t.Helper()
+	count := 0
+	for _, m := range p.tg.Messages() {
+		switch {
+		case strings.Contains(m.Plain, p.host):
+			count++
+		case strings.Contains(m.Plain, "127.0.0.1:9426"): // PingExporterDown
+		default:
+			t.Errorf("got unexpected message %q", m.Plain)
+		}
+	}
+	if count != 2 {
+		t.Errorf("got %d messages naming %s, want 2 (firing, resolved); all: %q", count, p.host, plains(p.tg.Messages()))
+	}
+}
+
+func plains(msgs []telegramtest.Sent) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Plain)
+	}
+	return out
 }
 
 // checkReportedDowntime parses "is up after 14s (down 10:00:01 → 10:00:15)"

@@ -237,3 +237,26 @@ func checkRuleHealth(t *testing.T, hc *http.Client) {
 		t.Errorf("got no rules loaded in Prometheus, want the rules of rules/")
 	}
 }
+
+// alertStatus returns the Alertmanager state ("active", "suppressed", ...)
+// of the first alert named alertname and what inhibits it.
+func alertStatus(hc *http.Client, alertname string) (state string, inhibitedBy []string, err error) {
+	resp, err := hc.Get("http://127.0.0.1:9093/api/v2/alerts?filter=" + url.QueryEscape(`alertname="`+alertname+`"`))
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	var alerts []struct {
+		Status struct {
+			State       string   `json:"state"`
+			InhibitedBy []string `json:"inhibitedBy"`
+		} `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil {
+		return "", nil, fmt.Errorf("alertmanager alerts: decode: %w", err)
+	}
+	if len(alerts) == 0 {
+		return "", nil, fmt.Errorf("alertmanager has no %s alert", alertname)
+	}
+	return alerts[0].Status.State, alerts[0].Status.InhibitedBy, nil
+}
