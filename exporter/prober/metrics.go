@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lateThreshold: a probe sent this much after its scheduled time counts in
+// lateThreshold: a probe sent this much after the end of its send window
+// (its scheduled time + half a tick, see sched.go) counts in
 // downtime_exporter_probes_late_total.
 const lateThreshold = 10e6 // ns
 
@@ -35,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, drops func() float64) (*metrics, erro
 		}, []string{"errno"}),
 		late: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "downtime_exporter_probes_late_total",
-			Help: "Echo requests sent more than 10ms after their scheduled time (the exporter is overloaded).",
+			Help: "Echo requests sent more than 10ms after their send window (scheduled time + 5 to 12.5ms): the exporter is overloaded.",
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "downtime_exporter_probe_schedule_lag_seconds",

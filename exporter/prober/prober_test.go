@@ -425,3 +425,68 @@ func TestOutage(t *testing.T) {
 		})
 	}
 }
+
+func TestTickFor(t *testing.T) {
+	for _, tc := range []struct {
+		rate     float64
+		shortest time.Duration
+		want     time.Duration
+	}{
+		{0, 0, maxTick},
+		{100, time.Second, maxTick},  // 4 probes per 25ms: fewer wake-ups first
+		{1000, time.Second, maxTick}, // 25 probes per tick
+		{2000, time.Second, 12500 * time.Microsecond},
+		{10000, time.Second, minTick},                       // never more than 100 wake-ups/s
+		{150, 20 * time.Millisecond, 10 * time.Millisecond}, // half the shortest interval
+		{1000, time.Millisecond, time.Millisecond},
+	} {
+		if got := tickFor(tc.rate, tc.shortest); got != tc.want {
+			t.Errorf("tickFor(%v, %s): got %s, want %s", tc.rate, tc.shortest, got, tc.want)
+		}
+	}
+}
+
+// timesObserver records send times.
+type timesObserver struct {
+	recorder
+	times []time.Time
+}
+
+func (o *timesObserver) Sent(at time.Time) {
+	o.recorder.Sent(at)
+	o.mu.Lock()
+	o.times = append(o.times, at)
+	o.mu.Unlock()
+}
+
+// TestSpread: 1000 targets added at once are probed evenly over the
+// interval, not in bursts.
+func TestSpread(t *testing.T) {
+	ns := newNS(t)
+	e := newEngine(t, ns, Options{})
+	obs := &timesObserver{}
+	start := time.Now()
+	for i := range 1000 {
+		if err := e.Add(fmt.Sprint(i), Target{Addr: loopbackAddr(i)}, obs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	var buckets [20]int // 50 ms each over the first second: ~50 sends each
+	for _, at := range obs.times {
+		if d := at.Sub(start); d < time.Second {
+			buckets[d/(50*time.Millisecond)]++
+		}
+	}
+	for i, n := range buckets {
+		if n < 25 || n > 75 {
+			t.Errorf("sends in [%dms, %dms): got %d, want about 50 (all: %v)", 50*i, 50*i+50, n, buckets)
+			break
+		}
+	}
+	if len(obs.times) < 1900 {
+		t.Errorf("got %d sends in 2s, want about 2000", len(obs.times))
+	}
+}

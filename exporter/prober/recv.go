@@ -16,8 +16,8 @@ import (
 //     and RTTs stay exact because they come from kernel receive timestamps.
 //     Replies reach the Observer up to a tick later.
 const (
-	busyRate = float64(time.Second / tick) // probes/s: one per tick on average
-	idleRate = 0.8 * busyRate              // hysteresis
+	busyRate = float64(time.Second / maxTick) // probes/s: one per tick on average
+	idleRate = 0.8 * busyRate                 // hysteresis
 )
 
 // receive is the receiver goroutine of one socket.

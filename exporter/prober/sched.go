@@ -7,15 +7,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tick is the scheduler's shortest sleep. A wake-up costs 30-55 us of CPU
-// on a small VM (measured: a Go timer loop), more than sending a few dozen
-// probes, so wake-ups are rationed: at most 1/tick per second. Sends go out
-// within early of their scheduled time (before or after), and timeouts are
-// noticed up to a tick late.
+// The scheduler's tick is its shortest sleep. A wake-up costs 40-90 us of
+// CPU on a small VM (measured with a bare Go timer loop), as much as several
+// probes, so wake-ups are rationed: about perTick probes per wake-up, at
+// most 1/minTick and (when busy) at least 1/maxTick wake-ups per second. A
+// send goes out within half a tick of its scheduled time (before or after),
+// and a timeout is noticed up to a tick late.
 const (
-	tick  = 10 * time.Millisecond
-	early = int64(tick / 2)
+	minTick = 10 * time.Millisecond
+	maxTick = 25 * time.Millisecond
+	perTick = 25
 )
+
+// tickFor returns the tick for a total probe rate (probes per second) and
+// the shortest interval of any target: a tick stays below half of it, so
+// that no target is throttled.
+func tickFor(rate float64, shortest time.Duration) time.Duration {
+	tick := maxTick
+	if rate > 0 {
+		tick = min(max(time.Duration(perTick*float64(time.Second)/rate), minTick), maxTick)
+	}
+	if shortest > 0 {
+		tick = max(min(tick, shortest/2), time.Millisecond)
+	}
+	return tick
+}
 
 // outgoing is one queued echo request of a send batch.
 type outgoing struct {
@@ -75,10 +91,10 @@ func (e *shared) schedule() {
 			// Wake at most every tick: with many targets, events are
 			// microseconds apart, and each wake-up costs more than sending a
 			// few more packets per batch.
-			wait = max(time.Duration(e.heap[0].due-e.since(time.Now())), tick)
+			wait = max(time.Duration(e.heap[0].due-e.since(time.Now())), e.tick)
 		}
 		if busy {
-			wait = tick
+			wait = e.tick
 		}
 		e.mu.Unlock()
 		timer.Reset(wait)
@@ -91,16 +107,20 @@ func (e *shared) schedule() {
 	}
 }
 
+// early is how long before its scheduled time a probe may be sent: half a
+// tick, so that sends are within +-tick/2 of schedule.
+func (e *shared) early() int64 { return int64(e.tick / 2) }
+
 // step handles one due target: it reports probes past their timeout as
 // lost, queues the next echo request if it is due, and computes t.due.
 func (e *shared) step(t *target, now int64, senders [2]*sender) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e.expire(t, now)
-	if t.nextSend-early <= now {
+	if t.nextSend-e.early() <= now {
 		e.queue(t, now, senders)
 	}
-	t.due = t.nextSend - early
+	t.due = t.nextSend - e.early()
 	if t.expSeq != t.seq {
 		if d := t.ring[t.expSeq&t.mask].sentMono.Load() + t.timeout; d < t.due {
 			t.due = d
@@ -126,13 +146,13 @@ func (e *shared) expire(t *target, now int64) {
 // queue puts t's next echo request in its socket's batch.
 func (e *shared) queue(t *target, now int64, senders [2]*sender) {
 	lag := now - t.nextSend // negative: sent early
-	if lag > lateThreshold {
+	if lag > e.early()+lateThreshold {
 		e.m.late.Inc()
 	}
 	e.m.lag.Observe(max(float64(lag)/1e9, 0))
 	t.nextSend += t.interval
-	if t.nextSend-early <= now { // far behind (suspended?): skip, keep the phase
-		t.nextSend += ((now-t.nextSend+early)/t.interval + 1) * t.interval
+	if t.nextSend-e.early() <= now { // far behind (suspended?): skip, keep the phase
+		t.nextSend += ((now-t.nextSend+e.early())/t.interval + 1) * t.interval
 	}
 	seq := t.seq
 	t.seq++

@@ -76,7 +76,9 @@ type shared struct {
 	byKey  map[string]*target
 	heap   targetHeap
 	adds   uint64
-	rate   float64 // probes per second, all targets
+	rate   float64       // probes per second, all targets
+	tick   time.Duration // scheduler's shortest sleep, from rate (sched.go)
+	ivals  map[int64]int // how many targets have each interval
 	closed bool
 	busy   atomic.Bool // the scheduler reads replies; see recv.go
 
@@ -97,8 +99,8 @@ type shared struct {
 func newShared(opts Options) (*shared, error) {
 	e := &shared{
 		log: opts.Logger, mode: opts.Mode, start: time.Now(), sendChunk: defaultSendChunk,
-		byKey: map[string]*target{},
-		wake:  make(chan struct{}, 1), done: make(chan struct{}),
+		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	var idb [2]byte
 	_, _ = rand.Read(idb[:])
@@ -188,6 +190,7 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	t.due = t.nextSend
 	e.byKey[key] = t
 	e.heap.push(t)
+	e.ivals[t.interval]++
 	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
 	select {
 	case e.wake <- struct{}{}:
@@ -254,6 +257,9 @@ func (e *shared) Remove(key string) {
 func (e *shared) removeLocked(t *target) {
 	delete(e.byKey, t.key)
 	e.heap.remove(t)
+	if e.ivals[t.interval]--; e.ivals[t.interval] == 0 {
+		delete(e.ivals, t.interval)
+	}
 	e.setRate(e.rate - float64(time.Second)/float64(t.interval))
 	t.mu.Lock()
 	t.removed = true
@@ -271,6 +277,13 @@ func (e *shared) setRate(rate float64) {
 		rate = 0 // no float drift
 	}
 	e.rate = rate
+	var shortest int64
+	for iv := range e.ivals {
+		if shortest == 0 || iv < shortest {
+			shortest = iv
+		}
+	}
+	e.tick = tickFor(rate, time.Duration(shortest))
 	switch {
 	case !e.busy.Load() && rate >= busyRate:
 		e.busy.Store(true)
