@@ -3,6 +3,8 @@ package render
 import (
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
@@ -38,6 +40,15 @@ type Alert struct {
 	Host string
 	// Summary and Description are those annotations.
 	Summary, Description string
+	// Down is true when the alert says its host is down: alertname
+	// HostDown, or no summary that would say what else is wrong. The
+	// built-in templates say "is down" only then; other alerts are headed
+	// by their summary.
+	Down bool
+	// Headline is the summary with the host in bold (HTML), or
+	// "<b>host</b>: summary" when the summary does not name the host;
+	// empty without a summary.
+	Headline string
 	// LabelText is the labels but the host one, compact:
 	// "alertname=HostDown, job=ping".
 	LabelText string
@@ -76,6 +87,8 @@ func (r *Renderer) context(d Data, i, max int) Context {
 		Summary:     esc(a.Annotations["summary"]),
 		Description: esc(a.Annotations["description"]),
 		LabelText:   labelText(a.Labels, hostKey, esc),
+		Down:        a.Labels[model.AlertNameLabel] == DownAlert || a.Annotations["summary"] == "",
+		Headline:    headline(a.Annotations["summary"], host, esc),
 	}
 	out.Labels = escapeKV(a.Labels, esc)
 	out.Annotations = escapeKV(a.Annotations, esc)
@@ -87,6 +100,64 @@ func (r *Renderer) context(d Data, i, max int) Context {
 		Now: d.Now, Reminder: d.Reminder, Reminders: d.Reminders,
 		Index: i + 1, Count: len(d.Alerts), ExternalURL: Escape(d.ExternalURL),
 	}
+}
+
+// headline makes the summary the headline of a message, with the host in
+// bold where the summary names it as a word of its own, else in front. It
+// works on raw values so that no tag lands inside an entity.
+func headline(summary, host string, esc func(string) string) string {
+	if summary == "" {
+		return ""
+	}
+	if i := wordIndex(summary, host); i >= 0 {
+		return esc(summary[:i]) + "<b>" + esc(host) + "</b>" + esc(summary[i+len(host):])
+	}
+	return "<b>" + esc(host) + "</b>: " + esc(summary)
+}
+
+// wordIndex returns the index of the first occurrence of word in s that is
+// not part of a longer name ("db1" is not found in "db10" nor in
+// "db1.lan"), or -1.
+func wordIndex(s, word string) int {
+	if word == "" {
+		return -1
+	}
+	for off := 0; off < len(s); {
+		i := strings.Index(s[off:], word)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if !endsName(s[:i]) && !continuesName(s[i+len(word):]) {
+			return i
+		}
+		off = i + 1
+	}
+	return -1
+}
+
+// continuesName reports whether s, the text after a match, continues a
+// host name: a name character, or '.', ':' followed by one ("db1.lan",
+// "db1:9100"; not "db1." or "db1: down").
+func continuesName(s string) bool {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == '.' || r == ':' {
+		r, _ = utf8.DecodeRuneInString(s[n:])
+	}
+	return nameRune(r)
+}
+
+// endsName is continuesName for the text before a match ("lan.db1").
+func endsName(s string) bool {
+	r, n := utf8.DecodeLastRuneInString(s)
+	if r == '.' || r == ':' {
+		r, _ = utf8.DecodeLastRuneInString(s[:len(s)-n])
+	}
+	return nameRune(r)
+}
+
+func nameRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_'
 }
 
 func escapeKV(kv amtemplate.KV, esc func(string) string) amtemplate.KV {

@@ -23,6 +23,10 @@ const MaxEntities = 100
 // ForKey is the annotation (or label) that carries the rule's "for:".
 const ForKey = "downtime_for"
 
+// DownAlert is the alertname whose messages say "<host> is down" (see
+// Alert.Down); rules/downtime.rules.yml defines it.
+const DownAlert = "HostDown"
+
 // Kind is the kind of message, also the name of its template.
 type Kind string
 

@@ -38,6 +38,33 @@ func alert(host string, extra ...string) amtemplate.Alert {
 	return a
 }
 
+// lossAlert is a HostPacketLoss alert as rules/downtime.rules.yml
+// annotates it: not a host-down alert, so its summary heads the messages.
+func lossAlert(host string) amtemplate.Alert {
+	a := alert(host)
+	a.Labels["alertname"], a.Labels["severity"] = "HostPacketLoss", "warning"
+	a.Annotations = amtemplate.KV{
+		"summary":      host + " loses 23.5% of pings",
+		"description":  host + " answers, but 23.5% of its pings were lost over the last 5 minutes (threshold 10 %, sustained for 10 minutes).",
+		"downtime_for": "10m",
+	}
+	a.StartsAt = start.Add(10 * time.Minute)
+	a.Fingerprint = "fp-loss-" + host
+	return a
+}
+
+// exporterDownAlert is PingExporterDown: its summary names the host (the
+// instance label) in the middle.
+func exporterDownAlert() amtemplate.Alert {
+	return amtemplate.Alert{
+		Status:      "firing",
+		Labels:      amtemplate.KV{"alertname": "PingExporterDown", "instance": "127.0.0.1:9426", "job": "ping", "severity": "critical"},
+		Annotations: amtemplate.KV{"summary": "ping exporter 127.0.0.1:9426 is not scraped", "downtime_for": "1m"},
+		StartsAt:    start.Add(time.Minute),
+		Fingerprint: "fp-exporter",
+	}
+}
+
 func resolved(a amtemplate.Alert, after time.Duration) amtemplate.Alert {
 	a.Status = "resolved"
 	a.EndsAt = start.Add(after)
@@ -144,6 +171,7 @@ func TestGolden(t *testing.T) {
 		many[i] = alert(fmt.Sprintf("node%03d.dc1.example.com", i), "rack", fmt.Sprintf("r%02d", i%40))
 	}
 	db := alert("db1.example.com")
+	loss := lossAlert("db1.example.com")
 	tests := []struct {
 		name string
 		data Data
@@ -159,6 +187,13 @@ func TestGolden(t *testing.T) {
 		{"grouped_resolved", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(five[0], time.Minute), resolved(five[1], 26*time.Hour)}, Now: start.Add(27 * time.Hour)}},
 		{"split", Data{Kind: Firing, Alerts: many, Now: start.Add(time.Minute)}},
 		{"hostile", Data{Kind: Firing, Alerts: hostileAlerts(), Now: start.Add(time.Minute)}},
+		{"loss_firing", Data{Kind: Firing, Alerts: []amtemplate.Alert{loss}, Now: start.Add(10 * time.Minute)}},
+		{"loss_reminder", Data{Kind: Reminder, Alerts: []amtemplate.Alert{loss}, Now: start.Add(31 * time.Minute), Reminder: 2, Reminders: 3}},
+		{"loss_final_reminder", Data{Kind: FinalReminder, Alerts: []amtemplate.Alert{loss}, Now: start.Add(time.Hour), Reminder: 3, Reminders: 3}},
+		{"loss_resolved", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(loss, 22*time.Minute)}, Now: start.Add(23 * time.Minute)}},
+		{"loss_resolved_edit", Data{Kind: ResolvedEdit, Alerts: []amtemplate.Alert{resolved(loss, 22*time.Minute)}, Now: start.Add(23 * time.Minute)}},
+		{"exporter_down_firing", Data{Kind: Firing, Alerts: []amtemplate.Alert{exporterDownAlert()}, Now: start.Add(time.Minute)}},
+		{"exporter_down_resolved", Data{Kind: Resolved, Alerts: []amtemplate.Alert{resolved(exporterDownAlert(), 5*time.Minute)}, Now: start.Add(6 * time.Minute)}},
 		{"hostile_resolved_edit", Data{Kind: ResolvedEdit, Alerts: resolveAll(hostileAlerts(), time.Hour), Now: start.Add(2 * time.Hour)}},
 	}
 	for _, tt := range tests {
@@ -333,6 +368,73 @@ func BenchmarkRender300(b *testing.B) {
 	for b.Loop() {
 		if _, err := r.Render(Data{Kind: Firing, Alerts: alerts, Now: start}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestHeadline(t *testing.T) {
+	tests := []struct {
+		name, summary, host, want string
+	}{
+		{"host first", "db1 loses 20% of pings", "db1", "<b>db1</b> loses 20% of pings"},
+		{"host inside", "ping exporter 127.0.0.1:9426 is not scraped", "127.0.0.1:9426", "ping exporter <b>127.0.0.1:9426</b> is not scraped"},
+		{"host last, with a full stop", "cannot reach db1.", "db1", "cannot reach <b>db1</b>."},
+		{"host followed by a colon", "db1: disk full", "db1", "<b>db1</b>: disk full"},
+		{"not named", "alerting pipeline is alive", "Watchdog", "<b>Watchdog</b>: alerting pipeline is alive"},
+		{"only part of a longer name", "db10 and db1.lan are slow", "db1", "<b>db1</b>: db10 and db1.lan are slow"},
+		{"longer name first, then the host", "db10 is fine, db1 is slow", "db1", "db10 is fine, <b>db1</b> is slow"},
+		{"no summary", "", "db1", ""},
+		{"escaped around the host", `a<b & "db1" > c`, "db1", "a&lt;b &amp; &quot;<b>db1</b>&quot; &gt; c"},
+		// Matching the escaped host in the escaped summary would put the tag
+		// inside "&amp;".
+		{"never inside an entity", "& amp;x", "amp;x", "&amp; <b>amp;x</b>"},
+		{"host with markup", "<b> is down", "<b>", "<b>&lt;b&gt;</b> is down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := headline(tt.summary, tt.host, Escape)
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if err := Validate(got); err != nil {
+				t.Errorf("got invalid HTML %q: %v", got, err)
+			}
+		})
+	}
+}
+
+// TestDownWording: only host-down alerts (alertname HostDown, or no
+// summary) say "down"; the others are headed by their summary.
+func TestDownWording(t *testing.T) {
+	r := newRenderer(t, config.Templates{})
+	noSummary := lossAlert("db1")
+	delete(noSummary.Annotations, "summary")
+	tests := []struct {
+		name  string
+		alert amtemplate.Alert
+		down  bool
+	}{
+		{"HostDown", alert("db1"), true},
+		{"HostPacketLoss", lossAlert("db1"), false},
+		{"PingExporterDown", exporterDownAlert(), false},
+		{"no summary", noSummary, true},
+	}
+	for _, tt := range tests {
+		for _, k := range Kinds {
+			t.Run(tt.name+"/"+string(k), func(t *testing.T) {
+				a := tt.alert
+				if k == Resolved || k == ResolvedEdit {
+					a = resolved(a, time.Hour)
+				}
+				msgs, err := r.Render(Data{Kind: k, Alerts: []amtemplate.Alert{a}, Now: start.Add(2 * time.Hour), Reminder: 1, Reminders: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkMessages(t, msgs, 1)
+				if got := strings.Contains(msgs[0].Text, "down"); got != tt.down {
+					t.Errorf("got %q, want it to say \"down\": %v", msgs[0].Text, tt.down)
+				}
+			})
 		}
 	}
 }

@@ -4,36 +4,49 @@ package render
 // Context whose label and annotation values are already HTML-escaped.
 // Users can call them from their own templates as
 // {{ template "builtin.firing" . }}.
+//
+// Only a host-down alert (.Down) is worded "<host> is down"; any other
+// alert (packet loss, latency, an exporter not scraped) is headed by its
+// summary, and its times say "since" and "for", never "down".
 var builtins = map[Kind]string{
-	Firing: `🔴 <b>{{ .Host }}</b> is down
+	Firing: `{{ if .Down }}🔴 <b>{{ .Host }}</b> is down
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
+{{- else }}🔴 {{ .Headline }}{{ end }}
 {{- with .Description }}
 {{ . }}{{ end }}
-down since {{ formatTime .Since }}
+{{ if .Down }}down {{ end }}since {{ formatTime .Since }}
 {{- if ge .Duration.Minutes 1.0 }} ({{ duration .Duration }}){{ end }}
 {{- with .LabelText }}
 {{ . }}{{ end }}`,
 
-	Reminder: `🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }}
+	Reminder: `{{ if .Down }}🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }}
 {{- if .Reminders }} (reminder {{ .Reminder }} of {{ .Reminders }}){{ end }}
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
-down since {{ formatTime .Since }}`,
+down since {{ formatTime .Since }}
+{{- else }}🔴 {{ .Headline }}
+for {{ duration .Duration }}
+{{- if .Reminders }} (reminder {{ .Reminder }} of {{ .Reminders }}){{ end }}, since {{ formatTime .Since }}
+{{- end }}`,
 
-	FinalReminder: `🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }}; no more reminders until it recovers
+	FinalReminder: `{{ if .Down }}🔴 <b>{{ .Host }}</b> still down for {{ duration .Duration }}; no more reminders until it recovers
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
-down since {{ formatTime .Since }}`,
+down since {{ formatTime .Since }}
+{{- else }}🔴 {{ .Headline }}
+for {{ duration .Duration }}, since {{ formatTime .Since }}; no more reminders until it resolves
+{{- end }}`,
 
-	Resolved: `✅ <b>{{ .Host }}</b> is up after {{ duration .Duration }} (down {{ timeRange .Since .Until }})`,
+	Resolved: `{{ if .Down }}✅ <b>{{ .Host }}</b> is up after {{ duration .Duration }} (down {{ timeRange .Since .Until }})
+{{- else }}✅ resolved after {{ duration .Duration }}: {{ .Headline }} ({{ timeRange .Since .Until }}){{ end }}`,
 
-	ResolvedEdit: `✅ <s>{{ .Host }} is down</s> resolved after {{ duration .Duration }}
-{{- with .Summary }}
-<i>{{ . }}</i>{{ end }}
+	ResolvedEdit: `{{ if .Down }}✅ <s>{{ .Host }} is down</s>{{ else }}✅ <s>{{ .Headline }}</s>{{ end }} resolved after {{ duration .Duration }}
+{{- if .Down }}{{ with .Summary }}
+<i>{{ . }}</i>{{ end }}{{ end }}
 {{- with .Description }}
 {{ . }}{{ end }}
-down {{ timeRange .Since .Until }}
+{{ if .Down }}down {{ end }}{{ timeRange .Since .Until }}
 {{- with .LabelText }}
 {{ . }}{{ end }}`,
 }
