@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +99,66 @@ func TestDryRun(t *testing.T) {
 	}
 	if !strings.Contains(r.out.String(), "dry-run message 1 to chat -100") {
 		t.Errorf("dry-run output: got %q, want the message", r.out.String())
+	}
+}
+
+// TestDryRunWithoutCredentials: --dry-run needs neither TELEGRAM_BOT_TOKEN
+// nor TELEGRAM_CHAT_ID (the child process has neither): it starts, and a
+// webhook becomes a message on stdout, to the placeholder chat "dry-run".
+func TestDryRunWithoutCredentials(t *testing.T) {
+	t.Parallel()
+	// No Telegram at all: a closed port.
+	_, url, out := startProcess(t, "--dry-run", "--storage.path="+t.TempDir(), "--telegram.api-url=http://"+freeAddr(t))
+	mustPost(t, url+"/webhook", body("firing", hostAlert("firing", "web1", time.Now().Add(-time.Minute))))
+	want := "--- dry-run message 1 to chat " + dryRunChat + "\n🔴 <b>web1</b> is down"
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(out.String(), want) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output: got\n%s\nwant it to contain %q", out.String(), want)
+	}
+	// test-message --dry-run prints too.
+	got, code := runMain(t, nil, "test-message", "--dry-run", "--storage.path="+t.TempDir())
+	if code != 0 || !strings.Contains(got, "test message 1 sent to chat "+dryRunChat) {
+		t.Errorf("test-message --dry-run: got exit %d, output %q, want exit 0 and the message", code, got)
+	}
+}
+
+// TestCredentialsRequired: without --dry-run the bot token and the chat stay
+// required, with the error naming the variable; "chats" asks Telegram, so it
+// needs the token even with --dry-run.
+func TestCredentialsRequired(t *testing.T) {
+	t.Parallel()
+	apiURL, conns := countingListener(t)
+	tokenErr := `telegram: \"bot_token\", \"bot_token_file\" or TELEGRAM_BOT_TOKEN is required`
+	chatErr := `telegram: \"chat_id\" or TELEGRAM_CHAT_ID is required when no routes are configured`
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no token", []string{"TELEGRAM_CHAT_ID=-100"}, nil, tokenErr},
+		{"nothing", nil, nil, tokenErr},
+		{"no chat", []string{"TELEGRAM_BOT_TOKEN=" + testToken}, nil, chatErr},
+		{"test-message without token", []string{"TELEGRAM_CHAT_ID=-100"}, []string{"test-message"}, tokenErr},
+		{"chats in dry-run", nil, []string{"chats", "--dry-run"}, tokenErr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storage := filepath.Join(t.TempDir(), "data")
+			args := append(tc.args, "--storage.path="+storage, "--telegram.api-url="+apiURL, "--web.listen-address="+freeAddr(t))
+			out, code := runMain(t, tc.env, args...)
+			if code != 1 || !strings.Contains(out, tc.want) {
+				t.Errorf("got exit %d, output %q, want exit 1 and %q", code, out, tc.want)
+			}
+			if _, err := os.Stat(storage); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("storage %s: got stat error %v, want it not created", storage, err)
+			}
+		})
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("connections to the Telegram API: got %d, want 0", n)
 	}
 }
 

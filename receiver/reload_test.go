@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -44,21 +45,35 @@ func countingListener(t *testing.T) (string, *atomic.Int64) {
 	return "http://" + l.Addr().String(), &n
 }
 
-// runMain runs main() in a child process with a clean TELEGRAM_* environment.
-func runMain(t *testing.T, env []string, args ...string) (string, int) {
-	t.Helper()
+// childEnv is the environment of a child process running main() with args:
+// this process's, without TELEGRAM_* variables, plus env.
+func childEnv(env []string, args ...string) []string {
 	enc, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	var out []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TELEGRAM_") {
-			cmd.Env = append(cmd.Env, kv)
+			out = append(out, kv)
 		}
 	}
-	cmd.Env = append(append(cmd.Env, env...), envRunMain+"="+string(enc))
+	return append(append(out, env...), envRunMain+"="+string(enc))
+}
+
+// runMain runs main() in a child process with a clean TELEGRAM_* environment
+// until it exits (killed after 30 s: a command that should have failed
+// serves instead).
+func runMain(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = childEnv(env, args...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("running main: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("main %q still running after 30s; output:\n%s", args, out)
 	}
 	checkNoSecret(t, "output", string(out))
 	return string(out), cmd.ProcessState.ExitCode()

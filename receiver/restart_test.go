@@ -41,13 +41,13 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startProcess runs the receiver as a child process on a free port.
+// startProcess runs the receiver as a child process on a free port, with
+// no TELEGRAM_* variables in its environment.
 func startProcess(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
-	enc, _ := json.Marshal(append(args, "--web.listen-address="+addr, "--log.level=debug"))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envRunMain+"="+string(enc))
+	cmd.Env = childEnv(nil, append(args, "--web.listen-address="+addr, "--log.level=debug")...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

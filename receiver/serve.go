@@ -31,12 +31,25 @@ const (
 	pruneInterval = time.Hour
 )
 
+// dryRunChat stands for the default chat in --dry-run when none is
+// configured: the printed messages say "to chat dry-run".
+const dryRunChat = "dry-run"
+
 // loadConfig loads the configuration and parses its templates, so that a
-// template error stops the start with a clear message.
+// template error stops the start with a clear message. With --dry-run
+// (except for "chats", which asks Telegram) no bot token or chat is needed:
+// nothing is sent.
 func loadConfig(opts *options) (*config.Config, *render.Renderer, error) {
-	cfg, err := config.Load(opts.configFile)
+	load := config.Load
+	if opts.dryRun && opts.command != "chats" {
+		load = config.LoadDryRun
+	}
+	cfg, err := load(opts.configFile)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.dryRun && cfg.Telegram.ChatID == "" && len(cfg.Routes) == 0 {
+		cfg.Telegram.ChatID = dryRunChat
 	}
 	r, err := render.New(cfg.Templates, cfg.Location(), cfg.Format())
 	if err != nil && opts.configFile != "" {

@@ -4,6 +4,7 @@
 //
 //	cfg, err := config.Load(path)    // path "" = environment only (zero-config start)
 //	cfg, err := config.FromEnv()     // same as Load("")
+//	cfg, err := config.LoadDryRun(path) // --dry-run: token and chat not required
 //
 // Load decodes the YAML file strictly (unknown fields are errors), applies
 // defaults, validates, reads every *_file (paths relative to the config
@@ -16,7 +17,8 @@
 //
 // File values always win; the environment only fills blanks. The two
 // variables alone are a complete configuration. After the merge a bot token
-// is required, and a default chat_id is required unless routes are configured.
+// is required, and a default chat_id is required unless routes are configured
+// (except with LoadDryRun: a receiver that only prints needs neither).
 //
 // Errors name the file, the line and the field, for example:
 //
@@ -213,10 +215,24 @@ func FromEnv() (*Config, error) {
 	return load("", os.Getenv)
 }
 
+// LoadDryRun is Load for a receiver that only prints its messages
+// (--dry-run): neither a bot token nor a default chat_id is required, since
+// nothing is sent. Everything else is checked as by Load. Without a chat_id
+// and without routes, Telegram.ChatID is "".
+func LoadDryRun(path string) (*Config, error) {
+	return loadMode(path, os.Getenv, false)
+}
+
 func load(path string, getenv func(string) string) (*Config, error) {
+	return loadMode(path, getenv, true)
+}
+
+// loadMode loads; creds says whether the bot token and the default chat are
+// required.
+func loadMode(path string, getenv func(string) string, creds bool) (*Config, error) {
 	cfg := DefaultConfig()
 	if path == "" {
-		if err := cfg.finish(".", getenv); err != nil {
+		if err := cfg.finish(".", getenv, creds); err != nil {
 			return nil, fmt.Errorf("invalid configuration from environment: %w", err)
 		}
 		return &cfg, nil
@@ -224,7 +240,7 @@ func load(path string, getenv func(string) string) (*Config, error) {
 	if err := decodeFile(path, &cfg); err != nil {
 		return nil, fmt.Errorf("error parsing config file %q: %w", path, err)
 	}
-	if err := cfg.finish(filepath.Dir(path), getenv); err != nil {
+	if err := cfg.finish(filepath.Dir(path), getenv, creds); err != nil {
 		return nil, fmt.Errorf("error parsing config file %q: %w", path, err)
 	}
 	return &cfg, nil
@@ -245,8 +261,9 @@ func decodeFile(path string, cfg *Config) error {
 }
 
 // finish reads the *_file secrets and templates, merges the environment and
-// checks what only the merged configuration can tell.
-func (c *Config) finish(dir string, getenv func(string) string) error {
+// checks what only the merged configuration can tell; creds: the bot token
+// and the default chat are required.
+func (c *Config) finish(dir string, getenv func(string) string, creds bool) error {
 	if err := c.readFiles(dir); err != nil {
 		return err
 	}
@@ -261,10 +278,10 @@ func (c *Config) finish(dir string, getenv func(string) string) error {
 			c.Telegram.ChatID = v
 		}
 	}
-	if c.Telegram.Token() == "" {
+	if creds && c.Telegram.Token() == "" {
 		return fmt.Errorf("telegram: \"bot_token\", \"bot_token_file\" or %s is required", EnvBotToken)
 	}
-	if c.Telegram.ChatID == "" && len(c.Routes) == 0 {
+	if creds && c.Telegram.ChatID == "" && len(c.Routes) == 0 {
 		return fmt.Errorf("telegram: \"chat_id\" or %s is required when no routes are configured", EnvChatID)
 	}
 	loc, err := loadLocation(c.Timezone)

@@ -180,6 +180,42 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
+// TestLoadDryRun: without sending, neither the bot token nor the default
+// chat is required; every other rule still holds.
+func TestLoadDryRun(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid-*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, strict := load(path, noEnv)
+			_, err := loadMode(path, noEnv, false)
+			switch filepath.Base(path) {
+			case "invalid-no-bot-token.yml", "invalid-no-chat-id.yml":
+				if err != nil {
+					t.Errorf("got error %v, want none in dry-run", err)
+				}
+			default:
+				if err == nil || strict == nil || err.Error() != strict.Error() {
+					t.Errorf("got error %v, want %v as without dry-run", err, strict)
+				}
+			}
+		})
+	}
+	cfg, err := loadMode("", noEnv, false)
+	if err != nil {
+		t.Fatalf("empty environment: got %v, want no error", err)
+	}
+	if cfg.Telegram.Token() != "" || cfg.Telegram.ChatID != "" || !cfg.Reminders.Final {
+		t.Errorf("empty environment: got token %q chat %q reminders %+v, want empty and the defaults", cfg.Telegram.Token(), cfg.Telegram.ChatID, cfg.Reminders)
+	}
+	_, err = loadMode("", env(map[string]string{EnvChatID: "alerts"}), false)
+	if want := `invalid configuration from environment: environment variable TELEGRAM_CHAT_ID: invalid chat id "alerts": want a number like -1001234567890 or @channelname`; err == nil || err.Error() != want {
+		t.Errorf("bad chat id: got %v, want %s", err, want)
+	}
+}
+
 func TestFromEnv(t *testing.T) {
 	t.Setenv(EnvBotToken, "42:ENV")
 	t.Setenv(EnvChatID, "-100777")
