@@ -42,13 +42,27 @@ func newRecvBatch() *recvBatch {
 
 // recv reads up to batchSize datagrams without blocking.
 func (b *recvBatch) recv(fd uintptr) (int, unix.Errno) {
+	return b.recvmmsg(fd, unix.MSG_DONTWAIT, false)
+}
+
+// recvWait blocks until at least one datagram is there (or SO_RCVTIMEO or
+// shutdown), then reads up to batchSize.
+func (b *recvBatch) recvWait(fd uintptr) (int, unix.Errno) {
+	return b.recvmmsg(fd, unix.MSG_WAITFORONE, true)
+}
+
+func (b *recvBatch) recvmmsg(fd uintptr, flags int, blocking bool) (int, unix.Errno) {
 	for i := range b.hdrs {
 		b.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		b.hdrs[i].Hdr.SetControllen(oobSize)
 		b.hdrs[i].Hdr.Flags = 0
 	}
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
-		batchSize, unix.MSG_DONTWAIT, 0, 0)
+	call := unix.RawSyscall6 // cannot block: no need to tell Go's scheduler
+	if blocking {
+		call = unix.Syscall6
+	}
+	n, _, errno := call(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
+		batchSize, uintptr(flags), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}

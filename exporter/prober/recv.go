@@ -8,7 +8,7 @@ import (
 
 // Replies are read in one of two ways, by the total probe rate:
 //
-//   - below busyRate, a receiver goroutine per socket waits for readiness
+//   - below busyRate, a receiver goroutine per socket blocks in recvmmsg
 //     and handles each reply as it comes;
 //   - from busyRate on, the scheduler, which then wakes every tick anyway,
 //     drains the sockets on each wake-up, and the receivers stay parked. This
@@ -20,35 +20,35 @@ const (
 	idleRate = 0.8 * busyRate                 // hysteresis
 )
 
-// receive is the receiver goroutine of one socket.
+// receive is the receiver goroutine of one socket: a blocking read, parked
+// while the scheduler reads (busy) and ended by Close's shutdown.
 func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 	defer e.recvWG.Done()
 	b := newRecvBatch()
 	for {
+		select {
+		case <-e.done:
+			return
+		default:
+		}
 		if e.busy.Load() {
 			select {
 			case <-e.done:
 				return
 			case <-wake:
-				continue
 			}
+			continue
 		}
-		var rerr unix.Errno
-		err := s.rc.Read(func(fd uintptr) bool {
-			if e.busy.Load() {
-				return true // the scheduler reads now
+		n, errno := b.recvWait(s.fd)
+		switch errno {
+		case 0:
+			e.handle(s, b, n)
+			if n == batchSize {
+				e.drain(s, b, s.fd)
 			}
-			if rerr = e.drain(s, b, fd); rerr == unix.EAGAIN {
-				rerr = 0
-				return false // wait for readiness
-			}
-			return true
-		})
-		if err != nil { // closed
-			return
-		}
-		if rerr != 0 {
-			e.log.Warn("receiving ICMP replies", "err", rerr)
+		case unix.EAGAIN, unix.EINTR: // SO_RCVTIMEO: look at e.done
+		default:
+			e.log.Warn("receiving ICMP replies", "err", errno)
 			select {
 			case <-e.done:
 				return

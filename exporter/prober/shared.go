@@ -300,8 +300,8 @@ func (e *shared) setRate(rate float64) {
 	}
 }
 
-// Close stops the scheduler, then closes the sockets (which ends the
-// receivers); no Observer is called after it returns.
+// Close stops the scheduler and the receivers, then closes the sockets; no
+// Observer is called after it returns.
 func (e *shared) Close() error {
 	e.once.Do(func() {
 		e.mu.Lock()
@@ -309,8 +309,13 @@ func (e *shared) Close() error {
 		e.mu.Unlock()
 		close(e.done)
 		e.schedWG.Wait()
-		e.closeErr = e.closeSockets()
+		for _, s := range e.socks {
+			if s != nil {
+				s.shutdown()
+			}
+		}
 		e.recvWG.Wait()
+		e.closeErr = e.closeSockets()
 		e.m.unregister()
 	})
 	return e.closeErr

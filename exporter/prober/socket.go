@@ -6,20 +6,22 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
+	"time"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
-// icmpSocket is one non-blocking ICMP socket registered with Go's poller.
+// icmpSocket is one ICMP socket. It is blocking and not registered with
+// Go's poller on purpose: a registered socket wakes the poller's thread for
+// every arriving reply even when nobody waits for it, which is exactly the
+// case when the scheduler reads the replies (see recv.go). Sends and the
+// scheduler's reads pass MSG_DONTWAIT; the receiver goroutine blocks.
 type icmpSocket struct {
-	v6   bool
-	raw  bool    // raw socket (IPv4: replies start with the IP header)
-	id   uint16  // ICMP id our echo requests carry (replies carry it back)
-	fd   uintptr // for sendmmsg; valid until close (the scheduler stops first)
-	file *os.File
-	rc   syscall.RawConn
+	v6  bool
+	raw bool    // raw socket (IPv4: replies start with the IP header)
+	id  uint16  // ICMP id our echo requests carry (replies carry it back)
+	fd  uintptr // valid until close (the scheduler and receivers stop first)
 	// drops is the kernel's count of replies dropped on a full receive
 	// queue, as last reported by SO_RXQ_OVFL.
 	drops atomic.Uint32
@@ -37,7 +39,7 @@ func openSocket(v6 bool, mode Mode, id uint16) (*icmpSocket, error) {
 	if mode == Unprivileged {
 		typ = unix.SOCK_DGRAM
 	}
-	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return nil, modeError(v6, mode, err)
 	}
@@ -46,16 +48,7 @@ func openSocket(v6 bool, mode Mode, id uint16) (*icmpSocket, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	name := "icmp4"
-	if v6 {
-		name = "icmp6"
-	}
 	s.fd = uintptr(fd)
-	s.file = os.NewFile(uintptr(fd), name)
-	if s.rc, err = s.file.SyscallConn(); err != nil {
-		s.file.Close()
-		return nil, fmt.Errorf("icmp socket: %w", err)
-	}
 	return s, nil
 }
 
@@ -70,6 +63,12 @@ func (s *icmpSocket) setup(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o.opt, o.val); err != nil {
 			return fmt.Errorf("icmp socket: setsockopt %s: %w", o.name, err)
 		}
+	}
+	// A blocked receiver looks at the engine's state at least this often,
+	// should shutdown not wake it.
+	tv := unix.NsecToTimeval(int64(500 * time.Millisecond))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("icmp socket: setsockopt SO_RCVTIMEO: %w", err)
 	}
 	// A big receive buffer absorbs bursts of replies while the receiver is
 	// descheduled; FORCE needs CAP_NET_ADMIN, the plain one is capped by
@@ -142,7 +141,11 @@ func attachFilter(fd int, v6 bool, id uint16) error {
 	return nil
 }
 
-func (s *icmpSocket) close() error { return s.file.Close() }
+// shutdown wakes a receiver blocked on the socket. Unconnected datagram
+// sockets report ENOTCONN but are shut down all the same.
+func (s *icmpSocket) shutdown() { _ = unix.Shutdown(int(s.fd), unix.SHUT_RDWR) }
+
+func (s *icmpSocket) close() error { return unix.Close(int(s.fd)) }
 
 // modeErr is a socket refused by the kernel for lack of permission.
 type modeErr struct {
