@@ -54,6 +54,15 @@
 // alertname); the summary annotation is shown in italics, the description
 // below it, the other labels compactly.
 //
+// Only a host-down alert (alertname HostDown, or one without a summary;
+// Alert.Down) is worded "is down". Any other alert is headed by its summary
+// with the host in bold (Alert.Headline), and says "since" and "for":
+//
+//	🔴 <b>db1.example.com</b> loses 23.5% of pings
+//	for 31m (reminder 2 of 3), since 2026-11-24 19:02:11 UTC
+//	✅ resolved after 22m: <b>db1.example.com</b> loses 23.5% of pings (19:02:11 → 19:24:11)
+//	✅ <s><b>db1.example.com</b> loses 23.5% of pings</s> resolved after 22m
+//
 // # Durations
 //
 // Durations come from the alert's StartsAt/EndsAt (and Data.Now while
@@ -67,11 +76,11 @@
 //
 // User templates (config.Templates) are Go text/template executed once per
 // alert against a [Context]: the alert (.Labels, .Annotations, .StartsAt,
-// .EndsAt, .Fingerprint, .Host, .Summary, .Description, .LabelText, .Since,
-// .Until, .Duration) plus .Kind, .Receiver, .Route, .Now, .Reminder,
-// .Reminders, .Index, .Count, .ExternalURL. Label and annotation values
-// (and every string derived from them) are already HTML-escaped: print them
-// as they are. Functions: Alertmanager's (toUpper, toLower, title,
+// .EndsAt, .Fingerprint, .Host, .Summary, .Description, .Down, .Headline,
+// .LabelText, .Since, .Until, .Duration) plus .Kind, .Receiver, .Route,
+// .Now, .Reminder, .Reminders, .Index, .Count, .ExternalURL. Label and
+// annotation values (and every string derived from them) are already
+// HTML-escaped: print them as they are. Functions: Alertmanager's (toUpper, toLower, title,
 // trimSpace, join, match, reReplaceAll, safeHtml, stringSlice, date, tz,
 // since, humanizeDuration, toJson, list, dict, ...) plus
 //

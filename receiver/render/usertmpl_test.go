@@ -148,3 +148,26 @@ func TestTemplatesExample(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplatesDocMatches: the messages and the built-in firing template
+// shown in receiver/TEMPLATES.md are the ones the code produces.
+func TestTemplatesDocMatches(t *testing.T) {
+	doc, err := os.ReadFile("../TEMPLATES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```\n"+builtins[Firing]+"\n```") {
+		t.Errorf("TEMPLATES.md: got no copy of the built-in firing template, want\n%s", builtins[Firing])
+	}
+	for _, name := range []string{"firing", "reminder", "final_reminder", "resolved", "resolved_edit", "resolved_next_day",
+		"loss_firing", "loss_reminder", "loss_final_reminder", "loss_resolved", "loss_resolved_edit", "exporter_down_firing", "exporter_down_resolved"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, text, _ := strings.Cut(string(b), "\n") // drop the "----- message" line
+		if !strings.Contains(string(doc), "```\n"+text+"```") {
+			t.Errorf("TEMPLATES.md: got no example of %s.golden, want\n%s", name, text)
+		}
+	}
+}
