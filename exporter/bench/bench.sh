@@ -14,7 +14,8 @@
 #                                both cores at ~2,000: O(N^2) in the kernel)
 #   PROBING_MAX=1000             largest N for --ping.engine=pro-bing
 #   OUT=DIR                      results directory (default /tmp/downtime-bench-DATE)
-# All traffic stays on loopback (127.1.x.y) inside the namespace "peerbench".
+# All traffic stays on loopback (127.1.x.y) inside the namespace "downtime-bench",
+# which this script creates and removes.
 
 set -eu
 set -o pipefail
@@ -31,6 +32,8 @@ SMOKEPING=/usr/bin/prometheus-smokeping-prober
 [ "$(id -u)" = 0 ] || { echo "bench: must run as root (namespaces, raw sockets)" >&2; exit 2; }
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
+NETNS=downtime-bench
+trap 'ip netns del "$NETNS" 2>/dev/null || true' EXIT
 
 echo "bench: building bin/downtime_exporter" >&2
 (cd "$ROOT" && go build -o bin/downtime_exporter ./exporter)
@@ -44,7 +47,7 @@ downtime() { # MODE N [extra flags]
   local mode=$1 n=$2; shift 2
   SAMPLES_METRIC=ping_requests_total REPLIES_METRIC=ping_responses_total \
   RTT_SUM_METRIC=ping_rtt_seconds_sum RTT_COUNT_METRIC=ping_rtt_seconds_count \
-    bash "$SCALE" -o "$RESULTS" -l "${LABEL}" -m "$mode" \
+    bash "$SCALE" -n "$NETNS" -o "$RESULTS" -l "${LABEL}" -m "$mode" \
     -t "$ROOT/bin/downtime_exporter --web.listen-address={listen} $* {targets}" cmd "$n" "$WINDOW"
 }
 
@@ -57,9 +60,9 @@ run() { # LABEL N command...
 
 for n in $SIZES; do
   run downtime "$n" downtime priv "$n"
-  run smokeping-ping "$n" bash "$SCALE" -o "$RESULTS" -l smokeping-ping -m unpriv smokeping "$n" "$WINDOW"
+  run smokeping-ping "$n" bash "$SCALE" -n "$NETNS" -o "$RESULTS" -l smokeping-ping -m unpriv smokeping "$n" "$WINDOW"
   if [ "$n" -le "$RAW_MAX" ]; then
-    run smokeping-raw "$n" bash "$SCALE" -o "$RESULTS" -l smokeping-raw -m priv smokeping "$n" "$WINDOW"
+    run smokeping-raw "$n" bash "$SCALE" -n "$NETNS" -o "$RESULTS" -l smokeping-raw -m priv smokeping "$n" "$WINDOW"
   fi
   if [ "$n" -le "$PROBING_MAX" ]; then
     run downtime-probing "$n" downtime unpriv "$n" --ping.engine=pro-bing --no-ping.privileged
