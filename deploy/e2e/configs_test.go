@@ -47,11 +47,29 @@ func recoveryBound() time.Duration {
 	return pingInterval + scrapeInterval + evalInterval + groupInterval + sendBudget
 }
 
-// durationTolerance is how far the reported downtime may be from the real
-// outage: where the last and first replies fall within a ping interval,
-// scrape and evaluation phases, and the message's whole seconds.
-func durationTolerance() time.Duration {
-	return scrapeInterval + evalInterval + 2*pingInterval + time.Second
+// replySlack covers a reply in flight while the link goes down and the
+// exporter stamping a reply a little after it arrived.
+const replySlack = 100 * time.Millisecond
+
+// The reported start is the host's last reply (HostDown's downtime_since
+// annotation), which came at most one ping interval before the link went
+// down: startEarly and startLate bound reported start minus link down.
+const (
+	startEarly = -(pingInterval + replySlack)
+	startLate  = replySlack
+)
+
+// endLag is how long after the link comes up the alert resolves (its
+// endsAt, the reported end): the first reply (ping interval), the next
+// scrape, the next evaluation.
+const endLag = pingInterval + scrapeInterval + evalInterval
+
+// durationBounds bound the reported downtime minus the real outage: the
+// start may be early by a ping interval, the end late by endLag, and the
+// message shows whole seconds (truncated: up to 1 s less; its "from → to"
+// clock times each truncated: up to 1 s either way).
+func durationBounds() (lo, hi time.Duration) {
+	return startEarly - time.Second, -startEarly + endLag + time.Second
 }
 
 // repoRoot is the module root, two levels above this package.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/downtime-detector/downtime/exporter/netns"
+	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -123,6 +124,7 @@ func (p *pipeline) outage(t *testing.T) {
 	})
 	detection := firing.At.Sub(down)
 	t.Logf("firing message after %v (bound %v): %q", detection.Round(time.Millisecond), detectionBound(), firing.Plain)
+	p.checkReportedStart(t, down)
 
 	p.exporterStall(t)
 	time.Sleep(time.Until(down.Add(outageLength)))
@@ -259,11 +261,31 @@ func checkReportedDowntime(t *testing.T, text, host string, outage time.Duration
 	if err1 != nil || err2 != nil {
 		t.Fatalf("resolved message %q: times: %v %v", text, err1, err2)
 	}
-	t.Logf("reported downtime %v (%s → %s), real outage %v, tolerance %v", reported, m[2], m[3],
-		outage.Round(time.Millisecond), durationTolerance())
+	lo, hi := durationBounds()
+	t.Logf("reported downtime %v (%s → %s), real outage %v, error allowed %v..%v", reported, m[2], m[3],
+		outage.Round(time.Millisecond), lo, hi)
 	for _, got := range []time.Duration{reported, to.Sub(from)} {
-		if diff := (got - outage).Abs(); diff > durationTolerance() {
-			t.Errorf("got reported downtime %v, want the real outage %v within %v", got, outage.Round(time.Millisecond), durationTolerance())
+		if diff := got - outage; diff < lo || diff > hi {
+			t.Errorf("got reported downtime %v, want the real outage %v %+v..%+v", got, outage.Round(time.Millisecond), lo, hi)
 		}
+	}
+}
+
+// checkReportedStart compares the start the receiver reports for the firing
+// HostDown alert (render.Since of what Alertmanager holds) with when the
+// link went down, to the millisecond.
+func (p *pipeline) checkReportedStart(t *testing.T, down time.Time) {
+	t.Helper()
+	a, err := amAlert(p.ns.HTTPClient(), "HostDown")
+	if err != nil {
+		t.Fatalf("HostDown in Alertmanager: %v", err)
+	}
+	since := render.Since(a)
+	diff := since.Sub(down)
+	t.Logf("reported start %s (downtime_since %q, downtime_for %q, startsAt %s): %+v from the link going down, allowed %+v..%+v",
+		since.Format("15:04:05.000"), a.Annotations[render.SinceKey], a.Annotations[render.ForKey],
+		a.StartsAt.Format("15:04:05.000"), diff.Round(time.Millisecond), startEarly, startLate)
+	if diff < startEarly || diff > startLate {
+		t.Errorf("got reported start %+v from the link going down, want %+v..%+v", diff.Round(time.Millisecond), startEarly, startLate)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	amtemplate "github.com/prometheus/alertmanager/template"
+
 	"github.com/downtime-detector/downtime/exporter/netns"
 )
 
@@ -259,4 +261,27 @@ func alertStatus(hc *http.Client, alertname string) (state string, inhibitedBy [
 		return "", nil, fmt.Errorf("alertmanager has no %s alert", alertname)
 	}
 	return alerts[0].Status.State, alerts[0].Status.InhibitedBy, nil
+}
+
+// amAlert returns the first alert named alertname that Alertmanager holds,
+// as the receiver gets it.
+func amAlert(hc *http.Client, alertname string) (amtemplate.Alert, error) {
+	resp, err := hc.Get("http://127.0.0.1:9093/api/v2/alerts?filter=" + url.QueryEscape(`alertname="`+alertname+`"`))
+	if err != nil {
+		return amtemplate.Alert{}, err
+	}
+	defer resp.Body.Close()
+	var alerts []struct {
+		StartsAt    time.Time         `json:"startsAt"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil {
+		return amtemplate.Alert{}, fmt.Errorf("alertmanager alerts: decode: %w", err)
+	}
+	if len(alerts) == 0 {
+		return amtemplate.Alert{}, fmt.Errorf("alertmanager has no %s alert", alertname)
+	}
+	a := alerts[0]
+	return amtemplate.Alert{Status: "firing", StartsAt: a.StartsAt, Labels: a.Labels, Annotations: a.Annotations}, nil
 }

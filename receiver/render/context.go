@@ -1,6 +1,8 @@
 package render
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -52,8 +54,8 @@ type Alert struct {
 	// LabelText is the labels but the host one, compact:
 	// "alertname=HostDown, job=ping".
 	LabelText string
-	// Since is when the downtime began: StartsAt minus the downtime_for
-	// annotation/label, if any.
+	// Since is when the downtime began (see [Since]): downtime_since, else
+	// StartsAt minus downtime_for, else StartsAt.
 	Since time.Time
 	// Until is EndsAt (or Data.Now without one) for resolved alerts, else
 	// zero.
@@ -179,10 +181,16 @@ func labelText(kv amtemplate.KV, skip string, esc func(string) string) string {
 	return strings.Join(parts, ", ")
 }
 
-// Since returns when the downtime of a began: StartsAt moved back by the
-// duration in its downtime_for annotation (or label), if any and valid
-// (Prometheus durations: "90s", "1m", "1h30m"). Measure reminders from it.
+// Since returns when the downtime of a began, from its annotations (or
+// labels), in this order: downtime_since (unix seconds) when it parses and
+// lies within MaxSinceAge before StartsAt (a later one, e.g. a reply after
+// the alert fired, says nothing about the start); else StartsAt moved back
+// by downtime_for when it is a valid Prometheus duration ("90s", "1m",
+// "1h30m"); else StartsAt. Measure reminders from it.
 func Since(a amtemplate.Alert) time.Time {
+	if t, ok := sinceValue(a); ok {
+		return t
+	}
 	forVal := a.Annotations[ForKey]
 	if forVal == "" {
 		forVal = a.Labels[ForKey]
@@ -191,6 +199,24 @@ func Since(a amtemplate.Alert) time.Time {
 		return a.StartsAt.Add(-time.Duration(f))
 	}
 	return a.StartsAt
+}
+
+// sinceValue parses the downtime_since of a and checks it against StartsAt.
+func sinceValue(a amtemplate.Alert) (time.Time, bool) {
+	v := a.Annotations[SinceKey]
+	if v == "" {
+		v = a.Labels[SinceKey]
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > math.MaxInt64/1e9 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*1e6) // ms, as Prometheus
+	if a.StartsAt.IsZero() || t.After(a.StartsAt) || t.Before(a.StartsAt.Add(-MaxSinceAge)) {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // downtime works out when the downtime began and ended and how long it

@@ -67,9 +67,11 @@
 //
 // Durations come from the alert's StartsAt/EndsAt (and Data.Now while
 // firing), not from when the webhook arrived. Prometheus sets StartsAt when
-// the rule fires, after its "for:"; an annotation (or label) downtime_for
-// holding that duration (for: 1m -> downtime_for: 1m) moves the start back
-// so "down since" is the real start ([Since]). [Duration] formats them:
+// the rule fires, after its "for:". An annotation (or label) downtime_since
+// with the start in unix seconds (HostDown: the host's last reply), or else
+// downtime_for holding the "for" duration (for: 1m -> downtime_for: 1m),
+// moves the start back so "down since" is the real start ([Since]).
+// [Duration] formats them:
 // "45s", "12m", "1h03m", "2d4h".
 //
 // # Templates

@@ -31,7 +31,7 @@ func FuzzRender(f *testing.F) {
 			alerts[i] = amtemplate.Alert{
 				Status:      []string{"firing", "resolved"}[i%2],
 				Labels:      amtemplate.KV{"target": host, key: value, "alertname": summary},
-				Annotations: amtemplate.KV{"summary": summary, key: strings.Repeat(value, int(repeat)%64), ForKey: value},
+				Annotations: amtemplate.KV{"summary": summary, key: strings.Repeat(value, int(repeat)%64), ForKey: value, SinceKey: value},
 				StartsAt:    now.Add(-time.Duration(i) * time.Minute),
 				EndsAt:      now.Add(time.Duration(repeat) * time.Second),
 			}

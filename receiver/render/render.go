@@ -23,6 +23,16 @@ const MaxEntities = 100
 // ForKey is the annotation (or label) that carries the rule's "for:".
 const ForKey = "downtime_for"
 
+// SinceKey is the annotation (or label) that carries when the downtime
+// began, in unix seconds ("1700000000.250"), e.g. the host's last reply
+// read by the rule's template. It takes precedence over [ForKey].
+const SinceKey = "downtime_since"
+
+// MaxSinceAge is how far before StartsAt a [SinceKey] value may lie; an
+// older one is taken as wrong (a stale series, a clock far off), not as
+// the start of the downtime.
+const MaxSinceAge = 30 * 24 * time.Hour
+
 // DownAlert is the alertname whose messages say "<host> is down" (see
 // Alert.Down); rules/downtime.rules.yml defines it.
 const DownAlert = "HostDown"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,6 +304,64 @@ func TestDowntime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSinceAnnotation: downtime_since wins when valid and not after
+// startsAt (nor older than MaxSinceAge before it), else downtime_for, else
+// startsAt.
+func TestSinceAnnotation(t *testing.T) {
+	unix := func(tm time.Time) string { return strconv.FormatFloat(float64(tm.UnixMilli())/1e3, 'f', 3, 64) }
+	lastReply := start.Add(-31*time.Second - 250*time.Millisecond)
+	withFor := start.Add(-25 * time.Second)
+	tests := []struct {
+		name       string
+		since      string
+		sinceLabel bool
+		forValue   string
+		want       time.Time
+	}{
+		{name: "since wins over for", since: unix(lastReply), forValue: "25s", want: lastReply},
+		{name: "since alone", since: unix(lastReply), want: lastReply},
+		{name: "since as label", since: unix(lastReply), sinceLabel: true, forValue: "25s", want: lastReply},
+		{name: "since with spaces", since: " " + unix(lastReply) + "\n", forValue: "25s", want: lastReply},
+		{name: "since integer seconds", since: strconv.FormatInt(start.Add(-time.Minute).Unix(), 10), want: start.Add(-time.Minute)},
+		{name: "since equal to startsAt", since: unix(start), forValue: "25s", want: start},
+		{name: "empty since: for", since: "", forValue: "25s", want: withFor},
+		{name: "garbage since: for", since: "soon", forValue: "25s", want: withFor},
+		{name: "template text: for", since: "{{ $value }}", forValue: "25s", want: withFor},
+		{name: "NaN: for", since: "NaN", forValue: "25s", want: withFor},
+		{name: "Inf: for", since: "+Inf", forValue: "25s", want: withFor},
+		{name: "huge: for", since: "1e300", forValue: "25s", want: withFor},
+		{name: "zero: for", since: "0", forValue: "25s", want: withFor},
+		{name: "negative: for", since: "-5", forValue: "25s", want: withFor},
+		{name: "future: for", since: unix(start.Add(time.Second)), forValue: "25s", want: withFor},
+		{name: "older than MaxSinceAge: for", since: unix(start.Add(-MaxSinceAge - time.Second)), forValue: "25s", want: withFor},
+		{name: "just within MaxSinceAge", since: unix(start.Add(-MaxSinceAge)), want: start.Add(-MaxSinceAge)},
+		{name: "bad since, bad for: startsAt", since: "soon", forValue: "later", want: start},
+		{name: "future since, no for: startsAt", since: unix(start.Add(time.Hour)), want: start},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := amtemplate.Alert{Status: "firing", StartsAt: start, Labels: amtemplate.KV{}, Annotations: amtemplate.KV{}}
+			if tt.sinceLabel {
+				a.Labels[SinceKey] = tt.since
+			} else {
+				a.Annotations[SinceKey] = tt.since
+			}
+			if tt.forValue != "" {
+				a.Annotations[ForKey] = tt.forValue
+			}
+			if got := Since(a); !got.Equal(tt.want) {
+				t.Errorf("got since %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("zero startsAt", func(t *testing.T) {
+		a := amtemplate.Alert{Annotations: amtemplate.KV{SinceKey: unix(lastReply)}}
+		if got := Since(a); !got.IsZero() {
+			t.Errorf("got since %v, want the zero startsAt", got)
+		}
+	})
 }
 
 func TestRenderErrors(t *testing.T) {

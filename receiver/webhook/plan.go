@@ -51,8 +51,8 @@ func Decide(a template.Alert, st store.AlertState, sched Schedule, now time.Time
 	if st.Resolved {
 		return d
 	}
-	// Measured from the real start (startsAt minus the downtime_for
-	// annotation), like the durations in the messages.
+	// Measured from the real start (render.Since: downtime_since, else
+	// startsAt minus downtime_for), like the durations in the messages.
 	passed := thresholdsPassed(sched.After, now.Sub(render.Since(a)))
 	switch {
 	case a.Status == "resolved":
