@@ -52,10 +52,13 @@ func recoveryBound() time.Duration {
 const replySlack = 100 * time.Millisecond
 
 // The reported start is the host's last reply (HostDown's downtime_since
-// annotation), which came at most one ping interval before the link went
-// down: startEarly and startLate bound reported start minus link down.
+// annotation): one ping interval before the link went down when no probe
+// is lost or late, but a lost or late probe (seen: 569 ms under -race on 2
+// busy cores) moves it back, by at most the up-window while the host still
+// counted as up. startEarly and startLate bound reported start minus link
+// down.
 const (
-	startEarly = -(pingInterval + replySlack)
+	startEarly = -upWindow
 	startLate  = replySlack
 )
 
@@ -65,11 +68,12 @@ const (
 const endLag = pingInterval + scrapeInterval + evalInterval
 
 // durationBounds bound the reported downtime minus the real outage: the
-// start may be early by a ping interval, the end late by endLag, and the
-// message shows whole seconds (truncated: up to 1 s less; its "from → to"
-// clock times each truncated: up to 1 s either way).
+// start may be late by startLate or early by -startEarly, the end late by
+// endLag (plus slack for the scrape itself), and the message shows whole
+// seconds (truncated: up to 1 s less; its "from → to" clock times each
+// truncated: up to 1 s either way).
 func durationBounds() (lo, hi time.Duration) {
-	return startEarly - time.Second, -startEarly + endLag + time.Second
+	return -startLate - time.Second, -startEarly + endLag + replySlack + time.Second
 }
 
 // repoRoot is the module root, two levels above this package.
