@@ -9,4 +9,10 @@
 // nft, prometheus and prometheus-alertmanager (make deps); without them it
 // skips, and under CI=true it fails instead. deploy/README.md explains the
 // detection bound it asserts.
+//
+// The same run evaluates every PromQL expression of the Grafana dashboard
+// (deploy/grafana/dashboards) in its Prometheus, with the host up and with
+// the host down; TestDashboard, TestDashboardPromQL and
+// TestGrafanaProvisioning check the dashboard's structure, datasources,
+// variables and syntax without root.
 package e2e

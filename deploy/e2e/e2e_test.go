@@ -40,6 +40,9 @@ func TestPipeline(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	t.Run("dashboard queries evaluate, with data", func(t *testing.T) {
+		p.checkDashboard(t, wantHealthy)
+	})
 	p.outage(t)
 }
 
@@ -125,6 +128,9 @@ func (p *pipeline) outage(t *testing.T) {
 	detection := firing.At.Sub(down)
 	t.Logf("firing message after %v (bound %v): %q", detection.Round(time.Millisecond), detectionBound(), firing.Plain)
 	p.checkReportedStart(t, down)
+	t.Run("dashboard shows the host down", func(t *testing.T) {
+		p.checkDashboard(t, wantDown)
+	})
 
 	p.exporterStall(t)
 	time.Sleep(time.Until(down.Add(outageLength)))
