@@ -233,18 +233,9 @@ func TestFromEnv(t *testing.T) {
 // output of the config, its sections, or errors.
 func TestSecretsNeverPrinted(t *testing.T) {
 	secrets := []string{"SECRET-BOT-TOKEN", "SECRET-PASSWORD", "SECRET-CREDENTIALS", "FILETOKEN", "FILEPASSWORD", "123:abc", "s3cr3t"}
-	cfg, err := load("testdata/secrets.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good, err := load("testdata/good.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bearer, err := load("testdata/bearer.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, "testdata/secrets.yml")
+	good := mustLoad(t, "testdata/good.yml")
+	bearer := mustLoad(t, "testdata/bearer.yml")
 	var outputs []string
 	for _, c := range []*Config{cfg, good, bearer} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
@@ -290,10 +281,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	cfg, err := load("testdata/good.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, "testdata/good.yml")
 	db := map[string]string{"team": "db", "severity": "critical"}
 	tests := []struct {
 		name, route, receiver string
@@ -335,18 +323,9 @@ func TestRoute(t *testing.T) {
 }
 
 func TestAuthorized(t *testing.T) {
-	secrets, err := load("testdata/secrets.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good, err := load("testdata/good.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bearer, err := load("testdata/bearer.yml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secrets := mustLoad(t, "testdata/secrets.yml")
+	good := mustLoad(t, "testdata/good.yml")
+	bearer := mustLoad(t, "testdata/bearer.yml")
 	none := WebhookAuth{}
 	req := func(set func(r *http.Request)) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
@@ -434,4 +413,14 @@ func TestRelativePathsFromConfigDir(t *testing.T) {
 	if cfg.Telegram.Token() != "9:X" {
 		t.Errorf("got token %q, want %q", cfg.Telegram.Token(), "9:X")
 	}
+}
+
+// mustLoad loads a testdata config without the environment, or fails the test.
+func mustLoad(t *testing.T, path string) *Config {
+	t.Helper()
+	cfg, err := load(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
