@@ -180,8 +180,8 @@ func TestUnprivilegedMode(t *testing.T) {
 
 // TestDelayAndLoss reads a slow host and a lossy host from /metrics: a
 // 20 ms user-space echo responder shows no reply below 12.8 ms (nothing can
-// beat the delay), its median in the 12.8-25.6 ms bucket and a mean of 19-22
-// ms, 24 under load (the prober's own tests hold the median to 2 ms; here a loaded machine
+// beat the delay), its median in the 12.8-25.6 ms bucket and a mean of 19-24
+// ms (the prober's own tests hold the median to 2 ms; here a loaded machine
 // delays the user-space responder now and then, so the tail beyond 25.6 ms
 // is not asserted: it measured 9 % with other test binaries running), and 30 % random loss
 // (nftables) shows as a loss ratio 1 - responses/requests of 30 % within 5
