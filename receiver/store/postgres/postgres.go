@@ -60,7 +60,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 func open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid storage URL %s: %w", Redact(dsn), err)
+		// pgx's message quotes the URL with the password redacted.
+		return nil, fmt.Errorf("invalid storage URL: %w", err)
 	}
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
@@ -71,6 +72,10 @@ func open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	where := fmt.Sprintf("postgres %s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", where, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}
 	s := &Store{pool: pool, timeout: o.Timeout, where: where}
