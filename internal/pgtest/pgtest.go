@@ -50,6 +50,9 @@ type Cluster struct {
 // directory of initdb in PATH.
 func BinDir() (string, error) {
 	if d := os.Getenv("PGTEST_BINDIR"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err != nil {
+			return "", fmt.Errorf("PGTEST_BINDIR: %w", err)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
@@ -163,7 +166,10 @@ func (c *Cluster) run(tool string, args ...string) error {
 		if log, _ := os.ReadFile(filepath.Join(c.dir, "log")); len(log) > 0 && tool == "pg_ctl" {
 			out = append(out, log...)
 		}
-		return fmt.Errorf("%s %s: %w: %s", tool, args[len(args)-1], err, strings.TrimSpace(string(out)))
+		if msg := strings.TrimSpace(string(out)); msg != "" {
+			return fmt.Errorf("%s: %w: %s", tool, err, msg)
+		}
+		return fmt.Errorf("%s: %w", tool, err)
 	}
 	return nil
 }
@@ -259,7 +265,9 @@ func Shared(t testing.TB) *Cluster {
 }
 
 // DB returns the DSN of a fresh empty database on the shared cluster,
-// dropped when the test ends (see Shared for skipping).
+// dropped when the test ends (see Shared for skipping). The package's
+// TestMain must call Main, which stops the cluster: pg_ctl detaches the
+// server, so it would otherwise outlive the test binary.
 func DB(t testing.TB) string {
 	t.Helper()
 	c := Shared(t)
