@@ -399,3 +399,76 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// A holder that vanishes without releasing (kill -9: its pool is gone) is
+// replaced once its ttl has passed, on the real clock. The bound is loose:
+// it only fails if takeover does not happen at all within seconds.
+func TestLeaseTakeoverWallClock(t *testing.T) {
+	dsn := pgtest.DB(t)
+	a, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := openPG(t, dsn)
+	const ttl = 500 * time.Millisecond
+	if ok, err := a.TryLease("telegram", "a", ttl, time.Now()); !ok || err != nil {
+		t.Fatalf("a: got %v, %v, want the lease", ok, err)
+	}
+	a.Close() // a dies without releasing
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, err := b.TryLease("telegram", "b", ttl, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b did not take over the lease within 10s of a's death (ttl %v)", ttl)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h, ok, _ := b.LeaseHolder("telegram", time.Now()); !ok || h != "b" {
+		t.Errorf("holder: got %q %v, want b", h, ok)
+	}
+}
+
+// A connection killed in the middle of a transaction commits nothing, and
+// the store goes on with a new connection.
+func TestConnectionKilledMidTransaction(t *testing.T) {
+	dsn := pgtest.DB(t)
+	s := openPG(t, dsn)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	killed := false
+	err = s.Update(func(tx *postgres.Tx) error {
+		if _, err := tx.Enqueue([]store.Job{{Kind: store.KindFiring, Text: "lost", Keys: []string{"k"}}}, t0); err != nil {
+			return err
+		}
+		if !killed {
+			killed = true
+			_, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`)
+			if err != nil {
+				return err
+			}
+		}
+		_, err := tx.Enqueue([]store.Job{{Kind: store.KindFiring, Text: "lost too", Keys: []string{"k2"}}}, t0)
+		return err
+	})
+	if err == nil {
+		t.Fatalf("Update with its connection killed: no error, want one")
+	}
+	if jobs, err := s.Pending(0); err != nil || len(jobs) != 0 {
+		t.Errorf("pending: got %v, %v, want none", jobs, err)
+	}
+	q, err := s.Enqueue([]store.Job{{Kind: store.KindFiring, Text: "again", Keys: []string{"k"}}}, t0)
+	if err != nil || len(q) != 1 {
+		t.Errorf("enqueue after the kill: got %v, %v, want the job queued (key k was never committed)", q, err)
+	}
+}
