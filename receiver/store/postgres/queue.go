@@ -42,7 +42,10 @@ func scanJobs(rows pgx.Rows) ([]store.Job, error) {
 }
 
 // Pending returns up to limit queued jobs in queue order (limit <= 0: all),
-// claimed or not.
+// claimed or not. Ids are taken at insert and transactions commit in their
+// own order, so a job may become visible after one with a higher id: only
+// for notifications planned at the same moment, which have no order between
+// them; a job planned after another committed always has a higher id.
 func (s *Store) Pending(limit int) ([]store.Job, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
