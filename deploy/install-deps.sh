@@ -10,6 +10,9 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v amtool       >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v nft          >/dev/null 2>&1 || need+=(nftables)
 command -v ip           >/dev/null 2>&1 || need+=(iproute2)
+# PostgreSQL server binaries for the receiver's PostgreSQL store tests
+# (internal/pgtest runs initdb and pg_ctl from /usr/lib/postgresql/*/bin).
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
