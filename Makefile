@@ -29,7 +29,7 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/downtime_receiver ./receiver
 
 # Debian packages the tests and the demo need (prometheus, alertmanager,
-# nftables, iproute2). Installs only what is missing.
+# nftables, iproute2, chromium). Installs only what is missing.
 deps:
 	@bash deploy/install-deps.sh
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `make test` and `make demo` need, only
+# Installs the Debian packages that `make test` and `make demo` need (chromium
+# for the status page's browser test), only
 # those that are missing. Needs root (or sudo) the first time.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v amtool       >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v nft          >/dev/null 2>&1 || need+=(nftables)
 command -v ip           >/dev/null 2>&1 || need+=(iproute2)
+# The receiver's status page is tested in a real headless browser.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
