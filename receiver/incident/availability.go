@@ -101,10 +101,12 @@ func Availability(incs []Incident, span Span, now time.Time) float64 {
 
 // WindowStat is a host's downtime over one window.
 type WindowStat struct {
-	Window       string        `json:"window"`
-	Downtime     time.Duration `json:"-"`
-	Availability float64       `json:"availability"`
-	Incidents    int           `json:"incidents"`
+	Window          string        `json:"window"`
+	Downtime        time.Duration `json:"-"`
+	DowntimeSeconds float64       `json:"downtime_seconds"`
+	// Availability is the share of the window the host was up, 0 to 1.
+	Availability float64 `json:"availability"`
+	Incidents    int     `json:"incidents"`
 }
 
 // HostStats is a host's downtime over each window.
@@ -132,11 +134,13 @@ func ByHost(incs []Incident, windows []Window, now time.Time) []HostStats {
 					n++
 				}
 			}
+			down := Downtime(list, span, now)
 			hs.Windows = append(hs.Windows, WindowStat{
-				Window:       w.Name,
-				Downtime:     Downtime(list, span, now),
-				Availability: Availability(list, span, now),
-				Incidents:    n,
+				Window:          w.Name,
+				Downtime:        down,
+				DowntimeSeconds: down.Seconds(),
+				Availability:    Availability(list, span, now),
+				Incidents:       n,
 			})
 		}
 		out = append(out, hs)
