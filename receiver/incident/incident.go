@@ -65,8 +65,9 @@ type Incident struct {
 	Target    string            `json:"target"`
 	AlertName string            `json:"alertname"`
 	Labels    map[string]string `json:"labels,omitempty"`
-	// Start is the real start of the downtime as the messages give it: the
-	// downtime_since annotation when present, else the alert's startsAt.
+	// Start is the real start of the downtime as the messages give it
+	// (render.Since: the downtime_since annotation when present, else
+	// startsAt moved back by downtime_for, else startsAt).
 	Start time.Time `json:"start"`
 	// End is when it resolved; zero while the incident is open.
 	End time.Time `json:"end,omitzero"`
