@@ -99,3 +99,27 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("ParseFormat(yaml): got %v", err)
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	now := at(0)
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{"24h", "2026-11-23T12:00:00Z", ""},
+		{"7d", "2026-11-17T12:00:00Z", ""},
+		{"1w", "2026-11-17T12:00:00Z", ""},
+		{"90m", "2026-11-24T10:30:00Z", ""},
+		{"2026-11-01T00:00:00+01:00", "2026-10-31T23:00:00Z", ""},
+		{"0s", "", "duration must be positive"},
+		{"yesterday", "", `want a duration before now ("24h", "7d") or an RFC 3339 time ("2026-11-01T00:00:00Z")`},
+		{"2026-11-01", "", `want a duration before now ("24h", "7d") or an RFC 3339 time ("2026-11-01T00:00:00Z")`},
+	} {
+		got, err := ParseTime(tc.in, now)
+		switch {
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%q: got error %v, want %q", tc.in, err, tc.err)
+		case tc.err == "" && (err != nil || got.UTC().Format(time.RFC3339) != tc.want):
+			t.Errorf("%q: got %v, %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+}

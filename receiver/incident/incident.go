@@ -16,6 +16,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // DefaultRetention is how long resolved incidents are kept by default.
@@ -225,4 +227,21 @@ func (n Note) Apply(inc *Incident) {
 	if n.Message != nil && !slices.Contains(inc.Messages, *n.Message) {
 		inc.Messages = append(inc.Messages, *n.Message)
 	}
+}
+
+// ParseTime reads a point in time as the API's since/until and the
+// incidents command's --since take it: a duration back from now ("24h",
+// "7d", "1w") or an RFC 3339 time.
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	if d, err := model.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("duration must be positive")
+		}
+		return now.Add(-time.Duration(d)), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, errors.New(`want a duration before now ("24h", "7d") or an RFC 3339 time ("2026-11-01T00:00:00Z")`)
+	}
+	return t, nil
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/downtime-detector/downtime/receiver/incident"
 )
 
@@ -137,15 +135,9 @@ func parseTime(q url.Values, name string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := model.ParseDuration(v); err == nil {
-		if d <= 0 {
-			return time.Time{}, &paramError{name, v, "duration must be positive"}
-		}
-		return now.Add(-time.Duration(d)), nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := incident.ParseTime(v, now)
 	if err != nil {
-		return time.Time{}, &paramError{name, v, `want a duration before now ("24h", "7d") or an RFC 3339 time ("2026-11-01T00:00:00Z")`}
+		return time.Time{}, &paramError{name, v, err.Error()}
 	}
 	return t, nil
 }
