@@ -46,11 +46,13 @@ config-check:
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
 	$(AMTOOL) check-config deploy/alertmanager/alertmanager.yml
 
-# Short fuzz runs of the receiver's payload decoder and renderer; the corpora
+# Short fuzz runs of the receiver's payload decoder, renderer and incident API
+# query parser; the corpora
 # under testdata/fuzz are replayed by `go test` as regular tests too.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./receiver/webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./receiver/render
+	$(GO) test -run='^$$' -fuzz='^FuzzParseQuery$$' -fuzztime=$(FUZZTIME) ./receiver/statuspage
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
