@@ -47,8 +47,8 @@ config-check:
 	$(AMTOOL) check-config deploy/alertmanager/alertmanager.yml
 
 # Short fuzz runs of the receiver's payload decoder, renderer and incident API
-# query parser; the corpora
-# under testdata/fuzz are replayed by `go test` as regular tests too.
+# query parser; the corpora under testdata/fuzz are replayed by `go test` as
+# regular tests too.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./receiver/webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./receiver/render
