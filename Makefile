@@ -29,7 +29,7 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/downtime_receiver ./receiver
 
 # Debian packages the tests and the demo need (prometheus, alertmanager,
-# nftables, iproute2). Installs only what is missing.
+# nftables, iproute2, chromium). Installs only what is missing.
 deps:
 	@bash deploy/install-deps.sh
 
@@ -46,11 +46,13 @@ config-check:
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
 	$(AMTOOL) check-config deploy/alertmanager/alertmanager.yml
 
-# Short fuzz runs of the receiver's payload decoder and renderer; the corpora
-# under testdata/fuzz are replayed by `go test` as regular tests too.
+# Short fuzz runs of the receiver's payload decoder, renderer and incident API
+# query parser; the corpora under testdata/fuzz are replayed by `go test` as
+# regular tests too.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./receiver/webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./receiver/render
+	$(GO) test -run='^$$' -fuzz='^FuzzParseQuery$$' -fuzztime=$(FUZZTIME) ./receiver/statuspage
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `make test` and `make demo` need, only
+# Installs the Debian packages that `make test` and `make demo` need (chromium
+# for the status page's browser test), only
 # those that are missing. Needs root (or sudo) the first time.
 set -euo pipefail
 
@@ -13,6 +14,8 @@ command -v ip           >/dev/null 2>&1 || need+=(iproute2)
 # PostgreSQL server binaries for the receiver's PostgreSQL store tests
 # (internal/pgtest runs initdb and pg_ctl from /usr/lib/postgresql/*/bin).
 compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || need+=(postgresql)
+# The receiver's status page is tested in a real headless browser.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
