@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/downtime-detector/downtime/receiver/alertmanager/amtest"
 )
 
 const secret = "s3cret-Pa55"
@@ -113,7 +115,7 @@ func listOne(c *Client) error { _, err := c.ListSilences(context.Background()); 
 func alertsOne(c *Client) error { _, err := c.Alerts(context.Background(), nil); return err }
 
 func TestDown(t *testing.T) {
-	down := &url.URL{Scheme: "http", Host: freeAddr(t)}
+	down := &url.URL{Scheme: "http", Host: amtest.FreeAddr(t)}
 	c := newTestClient(t, down)
 	err := createOne(c)
 	if err == nil || !strings.Contains(err.Error(), "alertmanager "+down.String()+": create silence:") ||

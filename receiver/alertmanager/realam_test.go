@@ -1,134 +1,16 @@
 package alertmanager
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/downtime-detector/downtime/receiver/alertmanager/amtest"
 )
-
-// amBinary finds Debian's Alertmanager; it skips with the reason, or fails
-// under CI=true.
-func amBinary(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"prometheus-alertmanager", "alertmanager"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "test needs Debian's prometheus-alertmanager in PATH (apt-get install prometheus-alertmanager)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("skipping: " + msg)
-	return ""
-}
-
-// freeAddr returns a 127.0.0.1 address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-const amConfig = `route:
-  receiver: blackhole
-  group_wait: 1h
-receivers:
-  - name: blackhole
-inhibit_rules:
-  - source_matchers: [alertname="ExporterDown"]
-    target_matchers: [alertname="HostDown"]
-    equal: [job]
-`
-
-// startAlertmanager runs the real Alertmanager on a free loopback port with a
-// temporary storage dir, no clustering, and returns its URL.
-func startAlertmanager(t *testing.T) *url.URL {
-	t.Helper()
-	bin := amBinary(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(amConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	logf, err := os.Create(filepath.Join(dir, "alertmanager.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start alertmanager: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "alertmanager.log"))
-			t.Logf("alertmanager log:\n%s", b)
-		}
-	})
-	u := &url.URL{Scheme: "http", Host: addr}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(u.String() + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return u
-			}
-		}
-		select {
-		case <-done:
-			t.Fatal("alertmanager exited before it was ready")
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alertmanager not ready at %s after 30 s: %v", u, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// postAlert sends alerts to Alertmanager as Prometheus would.
-func postAlert(t *testing.T, u *url.URL, labels map[string]string, startsAt, endsAt time.Time) {
-	t.Helper()
-	body, _ := json.Marshal([]map[string]any{{"labels": labels, "startsAt": startsAt, "endsAt": endsAt,
-		"generatorURL": "http://prometheus.example/graph"}})
-	resp, err := http.Post(u.String()+"/api/v2/alerts", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("POST /api/v2/alerts: HTTP %d", resp.StatusCode)
-	}
-}
 
 func newTestClient(t *testing.T, urls ...*url.URL) *Client {
 	t.Helper()
@@ -152,12 +34,12 @@ func findAlert(as []Alert, target string) (Alert, bool) {
 }
 
 func TestRealSilenceLifecycle(t *testing.T) {
-	u := startAlertmanager(t)
+	u := amtest.Start(t)
 	c := newTestClient(t, u)
 	ctx := context.Background()
 	now := time.Now()
-	postAlert(t, u, hostA, now.Add(-time.Minute), now.Add(time.Hour))
-	postAlert(t, u, map[string]string{"alertname": "HostDown", "target": "host-b", "job": "ping"}, now.Add(-time.Minute), now.Add(time.Hour))
+	amtest.PostAlert(t, u, hostA, now.Add(-time.Minute), now.Add(time.Hour))
+	amtest.PostAlert(t, u, map[string]string{"alertname": "HostDown", "target": "host-b", "job": "ping"}, now.Add(-time.Minute), now.Add(time.Hour))
 
 	created, err := c.CreateSilence(ctx, SilenceRequest{Labels: hostA, CreatedBy: "@alice",
 		Comment: "from Telegram: https://t.me/c/123/45", StartsAt: now, EndsAt: now.Add(time.Hour)})
@@ -229,8 +111,8 @@ func sortedMatchers(ms []Matcher) []string {
 }
 
 func TestRealHAFirstPeerDown(t *testing.T) {
-	u := startAlertmanager(t)
-	down := &url.URL{Scheme: "http", Host: freeAddr(t)}
+	u := amtest.Start(t)
+	down := &url.URL{Scheme: "http", Host: amtest.FreeAddr(t)}
 	c := newTestClient(t, down, u)
 	now := time.Now()
 	created, err := c.CreateSilence(context.Background(), SilenceRequest{Labels: hostA, CreatedBy: "1234567",
@@ -254,11 +136,11 @@ func TestRealHAFirstPeerDown(t *testing.T) {
 }
 
 func TestRealInhibitedAlert(t *testing.T) {
-	u := startAlertmanager(t)
+	u := amtest.Start(t)
 	c := newTestClient(t, u)
 	now := time.Now()
-	postAlert(t, u, map[string]string{"alertname": "ExporterDown", "job": "ping"}, now.Add(-time.Minute), now.Add(time.Hour))
-	postAlert(t, u, hostA, now.Add(-time.Minute), now.Add(time.Hour))
+	amtest.PostAlert(t, u, map[string]string{"alertname": "ExporterDown", "job": "ping"}, now.Add(-time.Minute), now.Add(time.Hour))
+	amtest.PostAlert(t, u, hostA, now.Add(-time.Minute), now.Add(time.Hour))
 	as, err := c.Alerts(context.Background(), []string{`alertname="HostDown"`})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +149,7 @@ func TestRealInhibitedAlert(t *testing.T) {
 		t.Errorf("alerts %+v, want one HostDown, suppressed and inhibited", as)
 	}
 	// Prometheus resolves it (endsAt now): Alertmanager stops listing it.
-	postAlert(t, u, hostA, now.Add(-time.Minute), time.Now())
+	amtest.PostAlert(t, u, hostA, now.Add(-time.Minute), time.Now())
 	as, _ = c.Alerts(context.Background(), []string{`alertname="HostDown"`})
 	if len(as) != 0 {
 		t.Errorf("after resolve: %+v, want none listed", as)
