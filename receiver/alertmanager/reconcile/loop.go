@@ -111,7 +111,16 @@ func (l *Loop) Once(ctx context.Context) ([]Decision, error) {
 	l.metrics.unknown.Set(float64(unknown))
 	if len(resolved) > 0 {
 		if err := l.Holder.Resolve(ctx, resolved); err != nil {
-			// Keep the old state so that the next round decides again.
+			// Keep tracking them so that the next round decides again,
+			// with the same first miss as the end.
+			for _, d := range resolved {
+				tr := l.state[d.Fingerprint]
+				if d.Reason == ReasonSuppressed || d.Reason == ReasonLost {
+					tr.MissingSince = d.EndsAt
+				}
+				next[d.Fingerprint] = tr
+			}
+			l.state = next
 			l.metrics.failed.Inc()
 			return decisions, err
 		}
