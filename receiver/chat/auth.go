@@ -92,7 +92,9 @@ var (
 
 // Press is a callback query reduced to what the check needs.
 type Press struct {
-	User User
+	// ChatUsername of a public chat, for the message link; may be empty.
+	ChatUsername string
+	User         User
 	// ChatID of the message the button is on, as Telegram reports it in
 	// the callback query.
 	ChatID int64
