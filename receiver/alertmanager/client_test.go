@@ -199,3 +199,43 @@ func TestCreateSilenceRejects(t *testing.T) {
 		t.Errorf("expire forged id: %v, want not a UUID", err)
 	}
 }
+
+func TestMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := New(Config{URLs: []*url.URL{{Scheme: "http", Host: "127.0.0.1:1"}}}, nil, reg); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+}
+
+func TestMetricsCount(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c, err := New(Config{URLs: []*url.URL{{Scheme: "http", Host: amtest.FreeAddr(t)}}}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = createOne(c)
+	want := `
+# HELP downtime_receiver_alertmanager_requests_failed_total Failed requests to Alertmanager's API v2, by operation and reason (network, 4xx, 5xx).
+# TYPE downtime_receiver_alertmanager_requests_failed_total counter
+downtime_receiver_alertmanager_requests_failed_total{operation="create_silence",reason="4xx"} 0
+downtime_receiver_alertmanager_requests_failed_total{operation="create_silence",reason="5xx"} 0
+downtime_receiver_alertmanager_requests_failed_total{operation="create_silence",reason="network"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want+otherOps()), "downtime_receiver_alertmanager_requests_failed_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func otherOps() string {
+	var b strings.Builder
+	for _, op := range Operations[1:] {
+		for _, r := range []string{"4xx", "5xx", "network"} {
+			b.WriteString(`downtime_receiver_alertmanager_requests_failed_total{operation="` + op + `",reason="` + r + `"} 0` + "\n")
+		}
+	}
+	return b.String()
+}

@@ -3,14 +3,16 @@ package alertmanager
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Operations are the values of the "operation" label.
-var Operations = []string{"create silence", "expire silence", "list silences", "list alerts", "status"}
+// Operations are the values of the "operation" label (the operation names
+// of errors, with underscores).
+var Operations = []string{"create_silence", "expire_silence", "list_silences", "list_alerts", "status"}
 
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -46,6 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) observe(op string, d time.Duration, err error) {
+	op = strings.ReplaceAll(op, " ", "_")
 	m.requests.WithLabelValues(op).Inc()
 	m.latency.WithLabelValues(op).Observe(d.Seconds())
 	if err == nil {

@@ -60,3 +60,12 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("got %v, want 1", v)
 	}
 }
+
+func TestMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewMetrics(reg)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+}

@@ -154,3 +154,12 @@ func TestRealSilencedAndInhibitedRecovery(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewLoop(&fixedSource{}, &fakeHolder{}, reg, nil)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+}
