@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Berlin without the system zoneinfo
 )
 
 func TestUntilMorning(t *testing.T) {
