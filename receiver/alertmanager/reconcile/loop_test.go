@@ -163,3 +163,20 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("lint: %v %+v", err, problems)
 	}
 }
+
+func TestRunStopsOnCancel(t *testing.T) {
+	h := &fakeHolder{firing: []Held{held}}
+	src := &fixedSource{peer(up)}
+	l := NewLoop(src, h, nil, nil)
+	l.Now = func() time.Time { return now }
+	l.Options.LostGrace = time.Nanosecond
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One round ran before Run noticed the cancel.
+	if len(h.resolved) != 1 || h.resolved[0].Reason != ReasonLost {
+		t.Errorf("resolved %+v, want one lost", h.resolved)
+	}
+}
