@@ -169,14 +169,14 @@ func TestRunStopsOnCancel(t *testing.T) {
 	src := &fixedSource{peer(up)}
 	l := NewLoop(src, h, nil, nil)
 	l.Now = func() time.Time { return now }
-	l.Options.LostGrace = time.Nanosecond
+	l.state = State{"fp1": {Suppressed: true}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := l.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// One round ran before Run noticed the cancel.
-	if len(h.resolved) != 1 || h.resolved[0].Reason != ReasonLost {
-		t.Errorf("resolved %+v, want one lost", h.resolved)
+	if len(h.resolved) != 1 || h.resolved[0].Reason != ReasonSuppressed {
+		t.Errorf("resolved %+v, want one, suppressed", h.resolved)
 	}
 }
