@@ -21,6 +21,7 @@ import (
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/webhook"
 )
@@ -77,7 +78,7 @@ func serve(ctx context.Context, opts *options) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(opts.storagePath)
+	st, err := bolt.Open(opts.storagePath)
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func newMux(hook *webhook.Handler, rl *reloader, reg *prometheus.Registry, ready
 }
 
 // prune drops idempotency keys and alert states older than pruneAge.
-func prune(ctx context.Context, st *store.Store, opts *options, logger *slog.Logger) {
+func prune(ctx context.Context, st store.Store, opts *options, logger *slog.Logger) {
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
 	for {

@@ -17,7 +17,7 @@ type metrics struct {
 	latency prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
+func newMetrics(reg prometheus.Registerer, st store.Store) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		sent: f.NewCounterVec(prometheus.CounterOpts{
@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 
 // queueCollector reads queue depth, oldest age and dead letters from the
 // store at scrape time.
-type queueCollector struct{ st *store.Store }
+type queueCollector struct{ st store.Store }
 
 var (
 	descDepth = prometheus.NewDesc("downtime_receiver_queue_depth",

@@ -24,7 +24,7 @@ type Sender interface {
 
 // Options configure a Worker.
 type Options struct {
-	Store      *store.Store
+	Store      store.Store
 	Sender     Sender
 	Limits     Limits // zero value: no pacing; use DefaultLimits()
 	Logger     *slog.Logger

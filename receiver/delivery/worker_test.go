@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
@@ -20,7 +21,7 @@ const token = "123456:TEST-token-never-logged"
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	st   *store.Store
+	st   store.Store
 	tg   *telegramtest.Server
 	w    *Worker
 	reg  *prometheus.Registry
@@ -29,7 +30,7 @@ type env struct {
 
 func newEnv(t *testing.T, limits Limits) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func ref(fp string) store.AlertRef { return store.AlertRef{Route: "r", Fingerpri
 
 func (e *env) enqueue(t *testing.T, jobs ...store.Job) {
 	t.Helper()
-	if _, err := e.st.Enqueue(jobs, time.Now()); err != nil {
+	if _, err := store.Enqueue(e.st, jobs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.w.Notify()
@@ -207,14 +208,14 @@ func TestPacingWithinLimits(t *testing.T) {
 
 // Stopping the worker while a send is in flight lets it finish and be recorded.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	st, err := store.Open(t.TempDir())
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	s := &slowSender{started: make(chan struct{}), release: make(chan struct{})}
 	w := New(Options{Store: st, Sender: s})
-	if _, err := st.Enqueue([]store.Job{firing("1", "a"), firing("1", "b")}, t0); err != nil {
+	if _, err := store.Enqueue(st, []store.Job{firing("1", "a"), firing("1", "b")}, t0); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -258,7 +259,7 @@ func TestStaleRemindersSkipped(t *testing.T) {
 	e.enqueue(t, firing("42", "a"),
 		store.Job{Kind: store.KindReminder, Reminder: 1, ChatID: "42", Text: "still down a", Alerts: []store.AlertRef{ref("a")}},
 		store.Job{Kind: store.KindResolved, ChatID: "42", Text: "up a", Alerts: []store.AlertRef{ref("a")}})
-	err := e.st.Update(func(tx *store.Tx) error {
+	err := e.st.Update(func(tx store.Tx) error {
 		return tx.PutAlertState(ref("a"), store.AlertState{Firing: true, Reminder: 1, Resolved: true})
 	})
 	if err != nil {

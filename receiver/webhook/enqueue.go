@@ -23,7 +23,7 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	}
 	now := h.opts.Now()
 	var queued []store.Job
-	err := h.opts.Store.Update(func(tx *store.Tx) error {
+	err := h.opts.Store.Update(func(tx store.Tx) error {
 		ps := make([]planned, len(msg.Alerts))
 		for i, a := range msg.Alerts {
 			ref := refOf(dests[i], a)

@@ -86,7 +86,7 @@ func (a Auth) Challenges() []string {
 
 // Options configure a Handler.
 type Options struct {
-	Store      *store.Store
+	Store      store.Store
 	Router     Router
 	Renderer   Renderer
 	Auth       Authenticator // nil: no authentication

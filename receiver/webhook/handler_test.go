@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 )
 
 type testRouter struct{}
@@ -41,14 +42,14 @@ func (testRenderer) Render(g Group) ([]Part, error) {
 
 type env struct {
 	h   *Handler
-	st  *store.Store
+	st  store.Store
 	reg *prometheus.Registry
 	now time.Time
 }
 
 func newEnv(t *testing.T, auth Auth) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +244,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"a":1}}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
-	st, err := store.OpenWith(f.TempDir(), store.Options{NoSync: true})
+	st, err := bolt.OpenWith(f.TempDir(), bolt.Options{NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}
