@@ -35,7 +35,10 @@ type options struct {
 	storagePath string
 	apiURL      string
 	dryRun      bool
-	route       string // test-message: route name ("" = default chat)
+	route       string   // test-message: route name ("" = default chat)
+	webURL      string   // dead-letters: a running receiver's URL ("" = the store)
+	all         bool     // dead-letters retry|purge --all
+	ids         []uint64 // dead-letters retry|purge IDs
 	web         *web.FlagConfig
 	logger      *slog.Logger
 	stdout      io.Writer
@@ -116,6 +119,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	tm := app.Command("test-message", "Send a test message to the default chat (or --route) and exit.")
 	tm.Flag("route", "Route whose chat gets the test message.").StringVar(&opts.route)
 	app.Command("chats", "List the chats and forum topics the bot has seen (getUpdates), to find chat ids.")
+	addDeadLetterCommands(app, opts)
 	cmd, err := app.Parse(args)
 	if err != nil {
 		return nil, err
@@ -143,6 +147,8 @@ func run(ctx context.Context, opts *options) error {
 		return testMessage(ctx, opts)
 	case "chats":
 		return listChats(ctx, opts)
+	case "dead-letters list", "dead-letters retry", "dead-letters purge":
+		return deadLetters(ctx, opts)
 	default:
 		return serve(ctx, opts)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
@@ -99,7 +100,9 @@ func serve(ctx context.Context, opts *options) error {
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
 	var ready atomic.Bool
-	srv := &http.Server{Handler: newMux(hook, rl, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
+	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
+		Auth: func() config.WebhookAuth { return lv.load().cfg.WebhookAuth }}
+	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
@@ -152,9 +155,10 @@ func listen(srv *http.Server, opts *options) error {
 	return web.ListenAndServe(srv, opts.web, opts.logger)
 }
 
-func newMux(hook *webhook.Handler, rl *reloader, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
+func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reloader, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	hook.Register(mux)
+	admin.Register(mux)
 	mux.Handle("/-/reload", rl)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

@@ -41,6 +41,9 @@ type Options struct {
 	// NoSync skips fsync on commit: only for tests and fuzzing, where
 	// durability across power loss does not matter.
 	NoSync bool
+	// Timeout is how long Open waits for another process to release the
+	// file before failing with store.ErrLocked (default one second).
+	Timeout time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,7 +59,10 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("creating storage directory %q: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoSync: o.NoSync})
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("opening store %q: %w", path, store.ErrLocked)
 	}
