@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,8 +14,8 @@ import (
 )
 
 // current is the configuration in force with what is built from it. The
-// webhook handler and the delivery worker load it once per use through the
-// adapters, and a reload replaces it whole, so routes, templates, auth and
+// webhook handler and the delivery worker load it once per use through
+// live, and a reload replaces it whole, so routes, templates, auth and
 // the bot token always come from one file version. Queued jobs carry their
 // chat and text, so a reload does not change them.
 type current struct {
@@ -26,26 +25,14 @@ type current struct {
 	sender  delivery.Sender
 }
 
-// live holds the current configuration for concurrent readers.
-type live struct{ p atomic.Pointer[current] }
-
-func newLive(c *current) *live {
-	l := &live{}
-	l.p.Store(c)
-	return l
-}
-
-func (l *live) load() *current   { return l.p.Load() }
-func (l *live) store(c *current) { l.p.Store(c) }
-
 func (c *current) token() string { return c.cfg.Telegram.Token() }
 func (c *current) routes() int   { return len(c.cfg.Routes) }
 func (c *current) authOn() bool  { return c.cfg.WebhookAuth.Enabled() }
 
 // templates reports whether any user template replaces a built-in one.
 func (c *current) templates() bool {
-	for _, name := range config.TemplateNames {
-		if text, _ := c.cfg.Templates.Source(name); text != "" {
+	for _, k := range render.Kinds {
+		if text, _ := c.cfg.Templates.Source(string(k)); text != "" {
 			return true
 		}
 	}

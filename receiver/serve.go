@@ -91,17 +91,16 @@ func serve(ctx context.Context, opts *options) error {
 	if opts.limits != nil {
 		limits = *opts.limits
 	}
-	lv := newLive(cur)
+	lv := newLive(cur, opts.now, logger)
 	rl := newReloader(opts, lv, reg)
-	rr := renderer{live: lv, now: opts.now, logger: logger}
-	worker := delivery.New(delivery.Options{Store: st, Sender: sender{lv}, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: rr.EditText})
-	hook := webhook.New(webhook.Options{Store: st, Router: router{lv}, Renderer: rr, Auth: auth{lv},
+	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
+		Registerer: reg, EditText: lv.EditText})
+	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
 	var ready atomic.Bool
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
-		Auth: func() config.WebhookAuth { return lv.load().cfg.WebhookAuth }}
+		Auth: lv.Auth}
 	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
