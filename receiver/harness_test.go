@@ -45,23 +45,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // receiver is one in-process downtime_receiver serving on 127.0.0.1:0.
 type receiver struct {
 	url  string

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -47,7 +48,8 @@ type options struct {
 
 	// Test hooks.
 	listener net.Listener     // serve on it instead of --web.listen-address
-	now      func() time.Time // clock for planning reminders
+	now      func() time.Time // clock for planning reminders (default clock.Now)
+	clock    clock.Clock      // delivery, pruning (default clock.Real())
 	limits   *delivery.Limits // flood limits (default delivery.DefaultLimits)
 	ready    func(addr string)
 }
@@ -136,8 +138,11 @@ func run(ctx context.Context, opts *options) error {
 	if opts.stdout == nil {
 		opts.stdout = io.Discard
 	}
+	if opts.clock == nil {
+		opts.clock = clock.Real()
+	}
 	if opts.now == nil {
-		opts.now = time.Now
+		opts.now = opts.clock.Now
 	}
 	if opts.configCheck {
 		return checkConfig(opts)

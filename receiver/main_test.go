@@ -9,13 +9,14 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
 func TestFiringRemindersResolved(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
-	clk := &clock{now: t0}
+	clk := clocktest.New(t0)
 	opts := newOptions(t, writeConfig(t, "-100", "reminders:\n  after: [10m, 30m, 1h]\n"), t.TempDir(), tg.URL)
 	opts.now = clk.Now
 	r := startReceiver(t, opts)
@@ -140,13 +141,17 @@ func TestStartsWhileTelegramDown(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	tg.SetDown(true)
-	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
-	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", time.Now())))
-	time.Sleep(500 * time.Millisecond)
+	fc := clocktest.New(time.Now())
+	opts := newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL)
+	opts.clock = fc
+	r := startReceiver(t, opts)
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", fc.Now())))
+	fc.WaitTimers(2) // the pruner's, and the worker's backoff after a failed send
 	if got := metric(t, r.url, "downtime_receiver_queue_depth"); got != "1" {
 		t.Errorf("queue depth while down: got %q, want 1", got)
 	}
 	tg.SetDown(false)
+	fc.Advance(5 * time.Minute) // the longest backoff
 	tg.WaitMessages(t, 1, 10*time.Second)
 	if got := metric(t, r.url, "downtime_receiver_retries_total"); got == "0" || got == "" {
 		t.Errorf("retries_total: got %q, want > 0", got)

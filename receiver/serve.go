@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
@@ -94,7 +95,7 @@ func serve(ctx context.Context, opts *options) error {
 	lv := newLive(cur, opts.now, logger)
 	rl := newReloader(opts, lv, reg)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: lv.EditText})
+		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
@@ -105,7 +106,7 @@ func serve(ctx context.Context, opts *options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
-	wg.Go(func() { prune(workCtx, st, opts, logger) })
+	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
@@ -176,21 +177,22 @@ func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reloader, reg *
 	return mux
 }
 
-// prune drops idempotency keys and alert states older than pruneAge.
-func prune(ctx context.Context, st store.Store, opts *options, logger *slog.Logger) {
-	t := time.NewTicker(pruneInterval)
-	defer t.Stop()
+// prune drops idempotency keys and alert states older than pruneAge, at
+// start and every pruneInterval of clk.
+func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger) {
 	for {
-		n, err := st.Prune(opts.now().Add(-pruneAge))
+		n, err := st.Prune(clk.Now().Add(-pruneAge))
 		if err != nil {
 			logger.Warn("pruning old keys", "err", err)
 		} else if n > 0 {
 			logger.Debug("pruned old keys and alert states", "n", n)
 		}
+		t := clk.NewTimer(pruneInterval)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
