@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/downtime-detector/downtime/internal/clock"
+	"github.com/downtime-detector/downtime/internal/reload"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -63,7 +64,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if opts.command == "serve" && !opts.configCheck {
-		opts.reload = notifyReload(ctx)
+		opts.reload = reload.Notify(ctx)
 	}
 	err = run(ctx, opts)
 	if err != nil && opts.configCheck {
@@ -74,29 +75,6 @@ func main() {
 		opts.logger.Error("exiting", "err", err)
 		os.Exit(1)
 	}
-}
-
-// notifyReload turns SIGHUP into reload requests. SIGHUPs arriving while a
-// reload is pending collapse into it: one reload reads the newest file.
-func notifyReload(ctx context.Context) <-chan struct{} {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	reload := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				select {
-				case reload <- struct{}{}:
-				default: // one is already pending
-				}
-			case <-ctx.Done():
-				signal.Stop(hup)
-				return
-			}
-		}
-	}()
-	return reload
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {

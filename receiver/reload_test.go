@@ -141,7 +141,7 @@ func metricFloat(t *testing.T, url, series string) float64 {
 	return v
 }
 
-func reload(t *testing.T, url string) (int, string) {
+func postReload(t *testing.T, url string) (int, string) {
 	t.Helper()
 	return post(t, url+"/-/reload", "")
 }
@@ -164,7 +164,7 @@ func TestReloadApplies(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // let the clock move past the start timestamp
 	rewriteConfig(t, path, "4242", "routes:\n  - name: new\n    chat_id: \"4343\"\n    message_thread_id: 5\n"+
 		"templates:\n  firing: 'CUSTOM {{ .Host }}'\nwebhook_auth:\n  bearer_token: hook-pass\n")
-	if code, resp := reload(t, r.url); code != 200 {
+	if code, resp := postReload(t, r.url); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 	}
 	for _, tc := range []struct {
@@ -219,7 +219,7 @@ func TestBadReloadKeepsConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rewriteConfig(t, path, "4242", tc.extra)
-			code, resp := reload(t, r.url)
+			code, resp := postReload(t, r.url)
 			if code != 500 || !strings.HasPrefix(resp, "failed to reload config: ") {
 				t.Errorf("POST /-/reload: got %d %q, want 500 \"failed to reload config: ...\"", code, resp)
 			}
@@ -244,7 +244,7 @@ func TestBadReloadKeepsConfig(t *testing.T) {
 		})
 	}
 	rewriteConfig(t, path, "4242", good)
-	if code, resp := reload(t, r.url); code != 200 || metricFloat(t, r.url, reloadOK) != 1 {
+	if code, resp := postReload(t, r.url); code != 200 || metricFloat(t, r.url, reloadOK) != 1 {
 		t.Errorf("good reload after bad ones: got %d %q and gauge %s, want 200 and 1", code, resp, metric(t, r.url, reloadOK))
 	}
 	if !strings.Contains(r.logs.String(), "reload failed, keeping the running configuration") {
@@ -270,7 +270,7 @@ func TestReloadBotToken(t *testing.T) {
 		if err := os.WriteFile(path, []byte(strings.Replace(string(b), testToken, token, 1)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if code, resp := reload(t, r.url); code != 200 {
+		if code, resp := postReload(t, r.url); code != 200 {
 			t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 		}
 	}
@@ -344,7 +344,7 @@ func TestReloadKeepsQueuedJobs(t *testing.T) {
 	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
 	mustPost(t, r.url+"/webhook/old", body("firing", hostAlert("firing", "q1", time.Now())))
 	rewriteConfig(t, path, "5555", "templates:\n  firing: 'NEW {{ .Host }}'\n")
-	if code, resp := reload(t, r.url); code != 200 {
+	if code, resp := postReload(t, r.url); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 	}
 	tg.SetDown(false)
