@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/downtime-detector/downtime/receiver/store"
 )
@@ -63,7 +64,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		o.Timeout = time.Second
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening store %q: %w", path, store.ErrLocked)
 	}
 	if err != nil {
