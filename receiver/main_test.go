@@ -33,7 +33,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 		mustPost(t, r.url+"/webhook", firing)
 	}
 	tg.WaitMessages(t, 4, 15*time.Second)
-	settle()
+	settle(t, r.url)
 	if msgs = tg.Messages(); len(msgs) != 4 {
 		t.Fatalf("messages after 70m of repeats: got %d, want firing + 2 reminders + final", len(msgs))
 	}
@@ -57,7 +57,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 	}
 	// A late duplicate of the resolved notification changes nothing.
 	mustPost(t, r.url+"/webhook", body("resolved", hostAlert("resolved", "web1", t0)))
-	settle()
+	settle(t, r.url)
 	if n, e := len(tg.Messages()), len(tg.Edits()); n != 5 || e != 1 {
 		t.Errorf("after duplicate resolved: got %d messages %d edits, want 5 and 1", n, e)
 	}
@@ -77,7 +77,7 @@ func TestDuplicatesAndHAPair(t *testing.T) {
 	wg.Wait()
 	mustPost(t, r.url+"/webhook", payload)
 	tg.WaitMessages(t, 1, 5*time.Second)
-	settle()
+	settle(t, r.url)
 	if n := len(tg.Messages()); n != 1 {
 		t.Errorf("messages: got %d, want 1", n)
 	}
@@ -166,7 +166,7 @@ func TestForbiddenIsDeadLettered(t *testing.T) {
 	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", time.Now())))
 	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "b", time.Now())))
 	tg.WaitMessages(t, 1, 5*time.Second)
-	settle()
+	settle(t, r.url)
 	for series, want := range map[string]string{
 		"downtime_receiver_dead_letters":                              "1",
 		`downtime_receiver_messages_failed_total{reason="forbidden"}`: "1",
