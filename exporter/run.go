@@ -78,7 +78,7 @@ func run(ctx context.Context, o options) error {
 	e.col = collector.New(o.now)
 	e.targets = newManager(eng, e.col, o, e.reg)
 	e.targets.apply(cfg)
-	e.reloader = reload.New(program, e.reg, o.logger, e.reload)
+	e.reloader = reload.New(program, e.reg, o.logger, o.now, e.reload)
 	if len(cfg.Targets) == 0 {
 		o.logger.Warn("no targets: give some as arguments or in --config.file")
 	}

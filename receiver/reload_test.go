@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -152,8 +154,11 @@ func TestReloadApplies(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	path := writeConfig(t, "4242", "")
-	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
-	payload := body("firing", hostAlert("firing", "app1", time.Now()))
+	fc := clocktest.New(time.Now())
+	opts := newOptions(t, path, t.TempDir(), tg.URL)
+	opts.clock = fc
+	r := startReceiver(t, opts)
+	payload := body("firing", hostAlert("firing", "app1", fc.Now()))
 	if code, resp := post(t, r.url+"/webhook/new", payload); code != 404 {
 		t.Fatalf("POST /webhook/new before reload: got %d %s, want 404", code, resp)
 	}
@@ -161,7 +166,7 @@ func TestReloadApplies(t *testing.T) {
 		t.Errorf("%s at start: got %v, want 1", reloadOK, got)
 	}
 	ts := metricFloat(t, r.url, reloadTS)
-	time.Sleep(20 * time.Millisecond) // let the clock move past the start timestamp
+	fc.Advance(time.Second)
 	rewriteConfig(t, path, "4242", "routes:\n  - name: new\n    chat_id: \"4343\"\n    message_thread_id: 5\n"+
 		"templates:\n  firing: 'CUSTOM {{ .Host }}'\nwebhook_auth:\n  bearer_token: hook-pass\n")
 	if code, resp := postReload(t, r.url); code != 200 {
@@ -187,8 +192,8 @@ func TestReloadApplies(t *testing.T) {
 	if got := metricFloat(t, r.url, reloadOK); got != 1 {
 		t.Errorf("%s: got %v, want 1", reloadOK, got)
 	}
-	if got := metricFloat(t, r.url, reloadTS); got <= ts {
-		t.Errorf("%s: got %v, want > %v", reloadTS, got, ts)
+	if got := metricFloat(t, r.url, reloadTS); math.Abs(got-(ts+1)) > 1e-3 {
+		t.Errorf("%s: got %v, want %v (a second after the start)", reloadTS, got, ts+1)
 	}
 	if resp := get(t, r.url+"/-/reload"); !strings.Contains(resp, "reload needs POST") {
 		t.Errorf("GET /-/reload: got %q, want \"reload needs POST\"", resp)

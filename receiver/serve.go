@@ -93,7 +93,7 @@ func serve(ctx context.Context, opts *options) error {
 		limits = *opts.limits
 	}
 	lv := newLive(cur, opts.now, logger)
-	rl := reload.New(program, reg, logger, applyReload(opts, lv))
+	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,

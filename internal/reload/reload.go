@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -30,17 +31,22 @@ type Reloader struct {
 	mu     sync.Mutex
 	load   func() error
 	logger *slog.Logger
+	now    func() time.Time
 	ok, ts prometheus.Gauge
 }
 
 // New registers <program>_config_last_reload_successful and
 // <program>_config_last_reload_success_timestamp_seconds on reg. The load
 // at start counts as the first successful one: call New after it worked.
-// load reads the configuration and applies it; on error the running
-// configuration must stay. Its errors are logged and answered to POST
+// now (nil: time.Now) stamps successful loads. load reads the
+// configuration and applies it; on error the running configuration must
+// stay. Its errors are logged and answered to POST
 // /-/reload as they are, so they must not contain secrets.
-func New(program string, reg prometheus.Registerer, logger *slog.Logger, load func() error) *Reloader {
-	r := &Reloader{load: load, logger: logger,
+func New(program string, reg prometheus.Registerer, logger *slog.Logger, now func() time.Time, load func() error) *Reloader {
+	if now == nil {
+		now = time.Now
+	}
+	r := &Reloader{load: load, logger: logger, now: now,
 		ok: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: program + "_config_last_reload_successful",
 			Help: "Whether the last configuration reload attempt was successful (1) or not (0).",
@@ -50,8 +56,7 @@ func New(program string, reg prometheus.Registerer, logger *slog.Logger, load fu
 			Help: "Timestamp of the last successful configuration load (start or reload).",
 		})}
 	reg.MustRegister(r.ok, r.ts)
-	r.ok.Set(1)
-	r.ts.SetToCurrentTime()
+	r.succeeded()
 	return r
 }
 
@@ -64,9 +69,13 @@ func (r *Reloader) Reload() error {
 		r.logger.Error("reload failed, keeping the running configuration", "err", err)
 		return err
 	}
-	r.ok.Set(1)
-	r.ts.SetToCurrentTime()
+	r.succeeded()
 	return nil
+}
+
+func (r *Reloader) succeeded() {
+	r.ok.Set(1)
+	r.ts.Set(float64(r.now().UnixNano()) / 1e9)
 }
 
 // ServeHTTP is POST /-/reload, as in Prometheus and Alertmanager.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -16,12 +17,16 @@ func TestReloader(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var fail error
 	calls := 0
-	r := New("x", reg, slog.New(slog.DiscardHandler), func() error { calls++; return fail })
+	now := time.Unix(1700000000, 0)
+	r := New("x", reg, slog.New(slog.DiscardHandler), func() time.Time { return now }, func() error { calls++; return fail })
 	if got := testutil.ToFloat64(r.ok); got != 1 {
 		t.Errorf("gauge at start: got %v, want 1 (the start's load counts)", got)
 	}
 	if n, err := testutil.GatherAndCount(reg, "x_config_last_reload_successful", "x_config_last_reload_success_timestamp_seconds"); err != nil || n != 2 {
 		t.Errorf("registered series: got %d, %v, want 2", n, err)
+	}
+	if got := testutil.ToFloat64(r.ts); got != 1700000000 {
+		t.Errorf("timestamp at start: got %v, want 1700000000", got)
 	}
 	for _, tc := range []struct {
 		method string
@@ -35,6 +40,7 @@ func TestReloader(t *testing.T) {
 		{http.MethodPost, nil, 200, "config reloaded", 1},
 	} {
 		fail = tc.fail
+		now = now.Add(time.Second)
 		rec := httptest.NewRecorder()
 		r.ServeHTTP(rec, httptest.NewRequest(tc.method, "/-/reload", nil))
 		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.body) {
@@ -43,6 +49,9 @@ func TestReloader(t *testing.T) {
 		if got := testutil.ToFloat64(r.ok); got != tc.gauge {
 			t.Errorf("%s with error %v: gauge got %v, want %v", tc.method, tc.fail, got, tc.gauge)
 		}
+	}
+	if got := testutil.ToFloat64(r.ts); got != 1700000003 {
+		t.Errorf("timestamp after the last, successful reload: got %v, want 1700000003 (failed ones do not move it)", got)
 	}
 	if calls != 2 {
 		t.Errorf("load calls: got %d, want 2 (GET loads nothing)", calls)
