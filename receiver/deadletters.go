@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,6 +89,11 @@ func deadLetterManager(opts *options) (deadletter.Manager, func() error, error) 
 			auth = cfg.WebhookAuth
 		}
 		return deadletter.Client{URL: opts.webURL, Auth: auth}, func() error { return nil }, nil
+	}
+	// A wrong --storage.path must not create an empty store and report
+	// "no dead letters".
+	if _, err := os.Stat(filepath.Join(opts.storagePath, bolt.FileName)); err != nil {
+		return nil, nil, fmt.Errorf("no store in --storage.path %q: %w", opts.storagePath, err)
 	}
 	st, err := bolt.OpenWith(opts.storagePath, bolt.Options{Timeout: lockTimeout})
 	if errors.Is(err, store.ErrLocked) {

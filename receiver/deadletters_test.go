@@ -81,6 +81,10 @@ func TestDeadLettersOffline(t *testing.T) {
 			}
 		}
 	}
+	empty := t.TempDir()
+	if _, _, err := runCommand(t, deadLetterOpts(t, empty, "list")); err == nil || !strings.Contains(err.Error(), "no store in --storage.path") {
+		t.Errorf("list on a directory without a store: got %v, want a no-store error", err)
+	}
 	st, err := bolt.Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,8 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one read-write transaction of Store.Update.
+// Tx is one read-write transaction of Store.Update, valid only while the
+// function runs.
 type Tx interface {
 	// AlertState returns the state of one alert occurrence and whether it
 	// was known.

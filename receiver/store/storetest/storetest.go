@@ -4,7 +4,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"RetryDeadLetters", testRetryDeadLetters},
 		{"PurgeDeadLetters", testPurgeDeadLetters},
 		{"Migrations", testMigrations},
+		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Prune", testPrune},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
@@ -274,5 +277,32 @@ func testMigrations(t *testing.T, open Open) {
 	}
 	if _, err := s.ChatFor("-7"); err != nil { // a loop ends
 		t.Errorf("ChatFor in a loop: %v", err)
+	}
+}
+
+// testConcurrentEnqueue: Updates from several goroutines never interleave:
+// every job is queued once, with distinct increasing ids.
+func testConcurrentEnqueue(t *testing.T, open Open) {
+	s := open(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				k := fmt.Sprintf("g%d-%d", g, i)
+				if _, err := store.Enqueue(s, []store.Job{job(store.KindFiring, k, k)}, t0); err != nil {
+					t.Errorf("Enqueue %s: %v", k, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	jobs, err := s.Pending(0)
+	if err != nil || len(jobs) != 40 {
+		t.Fatalf("pending: got %d jobs, %v, want 40", len(jobs), err)
+	}
+	for i := 1; i < len(jobs); i++ {
+		if jobs[i].ID <= jobs[i-1].ID {
+			t.Errorf("job ids out of order: %d after %d", jobs[i].ID, jobs[i-1].ID)
+		}
 	}
 }
