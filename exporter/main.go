@@ -17,6 +17,7 @@ import (
 
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/internal/reload"
 )
 
 const program = "downtime_exporter"
@@ -29,19 +30,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	reload := make(chan struct{})
-	go func() {
-		for range hup {
-			select {
-			case reload <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	o.reload = reload
+	o.reload = reload.Notify(ctx)
 	if err := run(ctx, o); err != nil {
 		o.logger.Error("exiting", "err", err)
 		os.Exit(1)

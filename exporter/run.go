@@ -19,6 +19,7 @@ import (
 	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/internal/reload"
 )
 
 // shutdownTimeout bounds how long in-flight scrapes may take at exit.
@@ -52,9 +53,7 @@ type exporter struct {
 	reg      *prometheus.Registry
 	col      *collector.Collector // served next to reg, not registered: see Collector.Gather
 	targets  *manager
-	reloadMu sync.Mutex
-	reloadOK prometheus.Gauge
-	reloadTS prometheus.Gauge
+	reloader *reload.Reloader
 }
 
 // run validates the configuration, starts probing and serves HTTP until ctx
@@ -79,8 +78,7 @@ func run(ctx context.Context, o options) error {
 	e.col = collector.New(o.now)
 	e.targets = newManager(eng, e.col, o, e.reg)
 	e.targets.apply(cfg)
-	e.reloadOK.Set(1)
-	e.reloadTS.SetToCurrentTime()
+	e.reloader = reload.New(program, e.reg, o.logger, o.now, e.reload)
 	if len(cfg.Targets) == 0 {
 		o.logger.Warn("no targets: give some as arguments or in --config.file")
 	}
@@ -122,36 +120,22 @@ func (o options) withDefaults() options {
 }
 
 func (e *exporter) registerSelfMetrics() {
-	e.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "downtime_exporter_config_last_reload_successful",
-		Help: "1 if the last configuration load succeeded, else 0.",
-	})
-	e.reloadTS = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "downtime_exporter_config_last_reload_success_timestamp_seconds",
-		Help: "Unix time of the last successful configuration load.",
-	})
 	e.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(program),
-		e.reloadOK, e.reloadTS,
 	)
 }
 
-// reload loads the configuration again and applies it. On error the running
-// configuration stays.
+// reload loads the configuration again and applies it (the load function of
+// the shared reloader, which serialises calls, logs failures and keeps the
+// gauges). On error the running configuration stays.
 func (e *exporter) reload() error {
-	e.reloadMu.Lock()
-	defer e.reloadMu.Unlock()
 	cfg, err := config.Load(e.o.configFile, e.o.defaults, e.o.args)
 	if err != nil {
-		e.reloadOK.Set(0)
-		e.o.logger.Error("reload failed, keeping the running configuration", "err", err)
 		return err
 	}
 	e.targets.apply(cfg)
-	e.reloadOK.Set(1)
-	e.reloadTS.SetToCurrentTime()
 	e.o.logger.Info("configuration reloaded", "targets", len(cfg.Targets))
 	return nil
 }
@@ -176,7 +160,7 @@ func (e *exporter) serve(ctx context.Context) error {
 		case err := <-errc:
 			return fmt.Errorf("web server: %w", err)
 		case <-e.o.reload:
-			_ = e.reload() // logged; the gauge tells
+			_ = e.reloader.Reload() // logged; the gauge tells
 		case <-ctx.Done():
 			e.o.logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -210,21 +194,8 @@ func (e *exporter) handler() (http.Handler, error) {
 		}
 		mux.Handle("/", landing)
 	}
-	ok := func(text string) http.HandlerFunc {
-		return func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, text) }
-	}
-	mux.HandleFunc("GET /-/healthy", ok("Healthy"))
-	mux.HandleFunc("GET /-/ready", ok("Ready"))
-	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
-		if err := e.reload(); err != nil {
-			http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "OK")
-	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "reload needs POST", http.StatusMethodNotAllowed)
-	})
+	health := &reload.Health{}
+	health.SetReady(true) // probing runs from the start
+	health.Register(mux, e.reloader)
 	return mux, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestRealAlertmanagerPayloads(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
-	clk := &clock{now: time.Date(2026, 11, 24, 19, 12, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 24, 19, 12, 0, 0, time.UTC))
 	opts := newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL)
 	opts.now = clk.Now
 	r := startReceiver(t, opts)

@@ -24,7 +24,7 @@ func testMessage(ctx context.Context, opts *options) error {
 		return err
 	}
 	text := fmt.Sprintf("✅ <b>%s test message</b>\nSent %s. Alerts for this chat will look like the messages below this one.",
-		program, time.Now().In(cfg.Location()).Format(cfg.Format()))
+		program, opts.now().In(cfg.Location()).Format(cfg.Format()))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	id, err := sender.Send(ctx, telegram.Message{ChatID: rt.ChatID, ThreadID: rt.ThreadID, Text: text})

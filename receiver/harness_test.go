@@ -45,23 +45,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // receiver is one in-process downtime_receiver serving on 127.0.0.1:0.
 type receiver struct {
 	url  string
@@ -211,7 +194,18 @@ func metric(t *testing.T, url, series string) string {
 	return ""
 }
 
-// settle waits a little so that extra (wrong) messages would have arrived.
-func settle() { time.Sleep(300 * time.Millisecond) }
+// settle waits until the queue is empty: every job the webhooks queued (the
+// answers came after the commit) was sent or dead-lettered, so no further
+// (wrong) message can arrive. It polls an outcome; it times nothing.
+func settle(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for metric(t, url, "downtime_receiver_queue_depth") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not empty after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 var _ = telegramtest.BotUsername

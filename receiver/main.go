@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/downtime-detector/downtime/internal/clock"
+	"github.com/downtime-detector/downtime/internal/reload"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -35,7 +37,10 @@ type options struct {
 	storagePath string
 	apiURL      string
 	dryRun      bool
-	route       string // test-message: route name ("" = default chat)
+	route       string   // test-message: route name ("" = default chat)
+	webURL      string   // dead-letters: a running receiver's URL ("" = the store)
+	all         bool     // dead-letters retry|purge --all
+	ids         []uint64 // dead-letters retry|purge IDs
 	web         *web.FlagConfig
 	logger      *slog.Logger
 	stdout      io.Writer
@@ -44,7 +49,8 @@ type options struct {
 
 	// Test hooks.
 	listener net.Listener     // serve on it instead of --web.listen-address
-	now      func() time.Time // clock for planning reminders
+	now      func() time.Time // clock for planning reminders (default clock.Now)
+	clock    clock.Clock      // delivery, pruning (default clock.Real())
 	limits   *delivery.Limits // flood limits (default delivery.DefaultLimits)
 	ready    func(addr string)
 }
@@ -58,7 +64,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if opts.command == "serve" && !opts.configCheck {
-		opts.reload = notifyReload(ctx)
+		opts.reload = reload.Notify(ctx)
 	}
 	err = run(ctx, opts)
 	if err != nil && opts.configCheck {
@@ -69,29 +75,6 @@ func main() {
 		opts.logger.Error("exiting", "err", err)
 		os.Exit(1)
 	}
-}
-
-// notifyReload turns SIGHUP into reload requests. SIGHUPs arriving while a
-// reload is pending collapse into it: one reload reads the newest file.
-func notifyReload(ctx context.Context) <-chan struct{} {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	reload := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				select {
-				case reload <- struct{}{}:
-				default: // one is already pending
-				}
-			case <-ctx.Done():
-				signal.Stop(hup)
-				return
-			}
-		}
-	}()
-	return reload
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
@@ -116,6 +99,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	tm := app.Command("test-message", "Send a test message to the default chat (or --route) and exit.")
 	tm.Flag("route", "Route whose chat gets the test message.").StringVar(&opts.route)
 	app.Command("chats", "List the chats and forum topics the bot has seen (getUpdates), to find chat ids.")
+	addDeadLetterCommands(app, opts)
 	cmd, err := app.Parse(args)
 	if err != nil {
 		return nil, err
@@ -132,8 +116,11 @@ func run(ctx context.Context, opts *options) error {
 	if opts.stdout == nil {
 		opts.stdout = io.Discard
 	}
+	if opts.clock == nil {
+		opts.clock = clock.Real()
+	}
 	if opts.now == nil {
-		opts.now = time.Now
+		opts.now = opts.clock.Now
 	}
 	if opts.configCheck {
 		return checkConfig(opts)
@@ -143,6 +130,8 @@ func run(ctx context.Context, opts *options) error {
 		return testMessage(ctx, opts)
 	case "chats":
 		return listChats(ctx, opts)
+	case "dead-letters list", "dead-letters retry", "dead-letters purge":
+		return deadLetters(ctx, opts)
 	default:
 		return serve(ctx, opts)
 	}

@@ -9,13 +9,14 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
 func TestFiringRemindersResolved(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
-	clk := &clock{now: t0}
+	clk := clocktest.New(t0)
 	opts := newOptions(t, writeConfig(t, "-100", "reminders:\n  after: [10m, 30m, 1h]\n"), t.TempDir(), tg.URL)
 	opts.now = clk.Now
 	r := startReceiver(t, opts)
@@ -32,7 +33,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 		mustPost(t, r.url+"/webhook", firing)
 	}
 	tg.WaitMessages(t, 4, 15*time.Second)
-	settle()
+	settle(t, r.url)
 	if msgs = tg.Messages(); len(msgs) != 4 {
 		t.Fatalf("messages after 70m of repeats: got %d, want firing + 2 reminders + final", len(msgs))
 	}
@@ -56,7 +57,7 @@ func TestFiringRemindersResolved(t *testing.T) {
 	}
 	// A late duplicate of the resolved notification changes nothing.
 	mustPost(t, r.url+"/webhook", body("resolved", hostAlert("resolved", "web1", t0)))
-	settle()
+	settle(t, r.url)
 	if n, e := len(tg.Messages()), len(tg.Edits()); n != 5 || e != 1 {
 		t.Errorf("after duplicate resolved: got %d messages %d edits, want 5 and 1", n, e)
 	}
@@ -76,7 +77,7 @@ func TestDuplicatesAndHAPair(t *testing.T) {
 	wg.Wait()
 	mustPost(t, r.url+"/webhook", payload)
 	tg.WaitMessages(t, 1, 5*time.Second)
-	settle()
+	settle(t, r.url)
 	if n := len(tg.Messages()); n != 1 {
 		t.Errorf("messages: got %d, want 1", n)
 	}
@@ -140,13 +141,17 @@ func TestStartsWhileTelegramDown(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	tg.SetDown(true)
-	r := startReceiver(t, newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL))
-	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", time.Now())))
-	time.Sleep(500 * time.Millisecond)
+	fc := clocktest.New(time.Now())
+	opts := newOptions(t, writeConfig(t, "-100", ""), t.TempDir(), tg.URL)
+	opts.clock = fc
+	r := startReceiver(t, opts)
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", fc.Now())))
+	fc.WaitTimers(2) // the pruner's, and the worker's backoff after a failed send
 	if got := metric(t, r.url, "downtime_receiver_queue_depth"); got != "1" {
 		t.Errorf("queue depth while down: got %q, want 1", got)
 	}
 	tg.SetDown(false)
+	fc.Advance(5 * time.Minute) // the longest backoff
 	tg.WaitMessages(t, 1, 10*time.Second)
 	if got := metric(t, r.url, "downtime_receiver_retries_total"); got == "0" || got == "" {
 		t.Errorf("retries_total: got %q, want > 0", got)
@@ -161,7 +166,7 @@ func TestForbiddenIsDeadLettered(t *testing.T) {
 	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", time.Now())))
 	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "b", time.Now())))
 	tg.WaitMessages(t, 1, 5*time.Second)
-	settle()
+	settle(t, r.url)
 	for series, want := range map[string]string{
 		"downtime_receiver_dead_letters":                              "1",
 		`downtime_receiver_messages_failed_total{reason="forbidden"}`: "1",

@@ -2,12 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http"
-	"sync"
-	"sync/atomic"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/delivery"
@@ -15,8 +9,8 @@ import (
 )
 
 // current is the configuration in force with what is built from it. The
-// webhook handler and the delivery worker load it once per use through the
-// adapters, and a reload replaces it whole, so routes, templates, auth and
+// webhook handler and the delivery worker load it once per use through
+// live, and a reload replaces it whole, so routes, templates, auth and
 // the bot token always come from one file version. Queued jobs carry their
 // chat and text, so a reload does not change them.
 type current struct {
@@ -26,26 +20,14 @@ type current struct {
 	sender  delivery.Sender
 }
 
-// live holds the current configuration for concurrent readers.
-type live struct{ p atomic.Pointer[current] }
-
-func newLive(c *current) *live {
-	l := &live{}
-	l.p.Store(c)
-	return l
-}
-
-func (l *live) load() *current   { return l.p.Load() }
-func (l *live) store(c *current) { l.p.Store(c) }
-
 func (c *current) token() string { return c.cfg.Telegram.Token() }
 func (c *current) routes() int   { return len(c.cfg.Routes) }
 func (c *current) authOn() bool  { return c.cfg.WebhookAuth.Enabled() }
 
 // templates reports whether any user template replaces a built-in one.
 func (c *current) templates() bool {
-	for _, name := range config.TemplateNames {
-		if text, _ := c.cfg.Templates.Source(name); text != "" {
+	for _, k := range render.Kinds {
+		if text, _ := c.cfg.Templates.Source(string(k)); text != "" {
 			return true
 		}
 	}
@@ -99,68 +81,25 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// reloader applies SIGHUP and POST /-/reload, one at a time.
-type reloader struct {
-	mu     sync.Mutex
-	opts   *options
-	live   *live
-	logger *slog.Logger
-	ok, ts prometheus.Gauge
-}
-
-func newReloader(opts *options, l *live, reg prometheus.Registerer) *reloader {
-	r := &reloader{opts: opts, live: l, logger: opts.logger,
-		ok: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "downtime_receiver_config_last_reload_successful",
-			Help: "Whether the last configuration reload attempt was successful (1) or not (0).",
-		}),
-		ts: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "downtime_receiver_config_last_reload_success_timestamp_seconds",
-			Help: "Timestamp of the last successful configuration load (start or reload).",
-		})}
-	reg.MustRegister(r.ok, r.ts)
-	// The configuration loaded at start counts as the first successful load.
-	r.ok.Set(1)
-	r.ts.SetToCurrentTime()
-	return r
-}
-
-// reload loads the configuration again and swaps it in. On error the
-// running configuration stays and the gauge goes to 0. Config errors never
-// contain secrets (receiver/config guarantees it), so they are logged and
-// returned as they are.
-func (r *reloader) reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	prev := r.live.load()
-	next, err := loadCurrent(r.opts, prev)
-	if err != nil {
-		r.ok.Set(0)
-		r.logger.Error("reload failed, keeping the running configuration", "err", err)
-		return err
+// applyReload returns the load function of the shared reloader: load the
+// configuration again and swap it in whole. On error the running
+// configuration stays. Config errors never contain secrets
+// (receiver/config guarantees it), so they are logged and answered as they
+// are.
+func applyReload(opts *options, l *live) func() error {
+	return func() error {
+		prev := l.load()
+		next, err := loadCurrent(opts, prev)
+		if err != nil {
+			return err
+		}
+		l.store(next)
+		if next.sender != prev.sender {
+			opts.logger.Warn("bot token changed: queued and new messages are sent by the new bot; " +
+				"firing messages sent by the old bot cannot be edited by it when they resolve")
+		}
+		opts.logger.Info("configuration reloaded", "routes", next.routes(), "webhook_auth", next.authOn(),
+			"custom_templates", next.templates())
+		return nil
 	}
-	r.live.store(next)
-	r.ok.Set(1)
-	r.ts.SetToCurrentTime()
-	if next.sender != prev.sender {
-		r.logger.Warn("bot token changed: queued and new messages are sent by the new bot; " +
-			"firing messages sent by the old bot cannot be edited by it when they resolve")
-	}
-	r.logger.Info("configuration reloaded", "routes", next.routes(), "webhook_auth", next.authOn(),
-		"custom_templates", next.templates())
-	return nil
-}
-
-// ServeHTTP is POST /-/reload, as in Prometheus and Alertmanager.
-func (r *reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "reload needs POST", http.StatusMethodNotAllowed)
-		return
-	}
-	if err := r.reload(); err != nil {
-		http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	fmt.Fprintln(w, "config reloaded")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -141,7 +143,7 @@ func metricFloat(t *testing.T, url, series string) float64 {
 	return v
 }
 
-func reload(t *testing.T, url string) (int, string) {
+func postReload(t *testing.T, url string) (int, string) {
 	t.Helper()
 	return post(t, url+"/-/reload", "")
 }
@@ -152,8 +154,11 @@ func TestReloadApplies(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
 	path := writeConfig(t, "4242", "")
-	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
-	payload := body("firing", hostAlert("firing", "app1", time.Now()))
+	fc := clocktest.New(time.Now())
+	opts := newOptions(t, path, t.TempDir(), tg.URL)
+	opts.clock = fc
+	r := startReceiver(t, opts)
+	payload := body("firing", hostAlert("firing", "app1", fc.Now()))
 	if code, resp := post(t, r.url+"/webhook/new", payload); code != 404 {
 		t.Fatalf("POST /webhook/new before reload: got %d %s, want 404", code, resp)
 	}
@@ -161,10 +166,10 @@ func TestReloadApplies(t *testing.T) {
 		t.Errorf("%s at start: got %v, want 1", reloadOK, got)
 	}
 	ts := metricFloat(t, r.url, reloadTS)
-	time.Sleep(20 * time.Millisecond) // let the clock move past the start timestamp
+	fc.Advance(time.Second)
 	rewriteConfig(t, path, "4242", "routes:\n  - name: new\n    chat_id: \"4343\"\n    message_thread_id: 5\n"+
 		"templates:\n  firing: 'CUSTOM {{ .Host }}'\nwebhook_auth:\n  bearer_token: hook-pass\n")
-	if code, resp := reload(t, r.url); code != 200 {
+	if code, resp := postReload(t, r.url); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 	}
 	for _, tc := range []struct {
@@ -187,8 +192,8 @@ func TestReloadApplies(t *testing.T) {
 	if got := metricFloat(t, r.url, reloadOK); got != 1 {
 		t.Errorf("%s: got %v, want 1", reloadOK, got)
 	}
-	if got := metricFloat(t, r.url, reloadTS); got <= ts {
-		t.Errorf("%s: got %v, want > %v", reloadTS, got, ts)
+	if got := metricFloat(t, r.url, reloadTS); math.Abs(got-(ts+1)) > 1e-3 {
+		t.Errorf("%s: got %v, want %v (a second after the start)", reloadTS, got, ts+1)
 	}
 	if resp := get(t, r.url+"/-/reload"); !strings.Contains(resp, "reload needs POST") {
 		t.Errorf("GET /-/reload: got %q, want \"reload needs POST\"", resp)
@@ -219,7 +224,7 @@ func TestBadReloadKeepsConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rewriteConfig(t, path, "4242", tc.extra)
-			code, resp := reload(t, r.url)
+			code, resp := postReload(t, r.url)
 			if code != 500 || !strings.HasPrefix(resp, "failed to reload config: ") {
 				t.Errorf("POST /-/reload: got %d %q, want 500 \"failed to reload config: ...\"", code, resp)
 			}
@@ -244,7 +249,7 @@ func TestBadReloadKeepsConfig(t *testing.T) {
 		})
 	}
 	rewriteConfig(t, path, "4242", good)
-	if code, resp := reload(t, r.url); code != 200 || metricFloat(t, r.url, reloadOK) != 1 {
+	if code, resp := postReload(t, r.url); code != 200 || metricFloat(t, r.url, reloadOK) != 1 {
 		t.Errorf("good reload after bad ones: got %d %q and gauge %s, want 200 and 1", code, resp, metric(t, r.url, reloadOK))
 	}
 	if !strings.Contains(r.logs.String(), "reload failed, keeping the running configuration") {
@@ -270,7 +275,7 @@ func TestReloadBotToken(t *testing.T) {
 		if err := os.WriteFile(path, []byte(strings.Replace(string(b), testToken, token, 1)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if code, resp := reload(t, r.url); code != 200 {
+		if code, resp := postReload(t, r.url); code != 200 {
 			t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 		}
 	}
@@ -344,7 +349,7 @@ func TestReloadKeepsQueuedJobs(t *testing.T) {
 	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
 	mustPost(t, r.url+"/webhook/old", body("firing", hostAlert("firing", "q1", time.Now())))
 	rewriteConfig(t, path, "5555", "templates:\n  firing: 'NEW {{ .Host }}'\n")
-	if code, resp := reload(t, r.url); code != 200 {
+	if code, resp := postReload(t, r.url); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 	}
 	tg.SetDown(false)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,10 +16,14 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/downtime-detector/downtime/internal/clock"
+	"github.com/downtime-detector/downtime/internal/reload"
 	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/webhook"
 )
@@ -77,7 +80,7 @@ func serve(ctx context.Context, opts *options) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(opts.storagePath)
+	st, err := bolt.Open(opts.storagePath)
 	if err != nil {
 		return err
 	}
@@ -89,32 +92,33 @@ func serve(ctx context.Context, opts *options) error {
 	if opts.limits != nil {
 		limits = *opts.limits
 	}
-	lv := newLive(cur)
-	rl := newReloader(opts, lv, reg)
-	rr := renderer{live: lv, now: opts.now, logger: logger}
-	worker := delivery.New(delivery.Options{Store: st, Sender: sender{lv}, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: rr.EditText})
-	hook := webhook.New(webhook.Options{Store: st, Router: router{lv}, Renderer: rr, Auth: auth{lv},
+	lv := newLive(cur, opts.now, logger)
+	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
+	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
+		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
+	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
-	var ready atomic.Bool
-	srv := &http.Server{Handler: newMux(hook, rl, reg, &ready), ReadHeaderTimeout: 10 * time.Second}
+	health := &reload.Health{}
+	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
+		Auth: lv.Auth}
+	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, health), ReadHeaderTimeout: 10 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
-	wg.Go(func() { prune(workCtx, st, opts, logger) })
+	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
 		"dry_run", opts.dryRun, "routes", cur.routes())
-	ready.Store(true)
+	health.SetReady(true)
 	errc := make(chan error, 1)
 	go func() { errc <- listen(srv, opts) }()
 	if err := waitForStop(ctx, errc, opts.reload, rl); err != nil {
 		return err
 	}
 	logger.Info("shutting down: finishing requests and the send in flight")
-	ready.Store(false)
+	health.SetReady(false)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -128,15 +132,15 @@ func serve(ctx context.Context, opts *options) error {
 
 // waitForStop reloads on every value from reload (SIGHUP) until ctx is done
 // or the server fails.
-func waitForStop(ctx context.Context, errc <-chan error, reload <-chan struct{}, rl *reloader) error {
+func waitForStop(ctx context.Context, errc <-chan error, requests <-chan struct{}, rl *reload.Reloader) error {
 	for {
 		select {
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
 			return nil
-		case <-reload:
-			_ = rl.reload() // logged; the gauge and the next reload tell
+		case <-requests:
+			_ = rl.Reload() // logged; the gauge and the next reload tell
 		}
 	}
 }
@@ -151,42 +155,34 @@ func listen(srv *http.Server, opts *options) error {
 	return web.ListenAndServe(srv, opts.web, opts.logger)
 }
 
-func newMux(hook *webhook.Handler, rl *reloader, reg *prometheus.Registry, ready *atomic.Bool) *http.ServeMux {
+func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reload.Reloader, reg *prometheus.Registry, health *reload.Health) *http.ServeMux {
 	mux := http.NewServeMux()
 	hook.Register(mux)
-	mux.Handle("/-/reload", rl)
+	admin.Register(mux)
+	health.Register(mux, rl)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy")
-	})
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "Not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "Ready")
-	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics; POST /-/reload reloads the config\n", program)
 	})
 	return mux
 }
 
-// prune drops idempotency keys and alert states older than pruneAge.
-func prune(ctx context.Context, st *store.Store, opts *options, logger *slog.Logger) {
-	t := time.NewTicker(pruneInterval)
-	defer t.Stop()
+// prune drops idempotency keys and alert states older than pruneAge, at
+// start and every pruneInterval of clk.
+func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger) {
 	for {
-		n, err := st.Prune(opts.now().Add(-pruneAge))
+		n, err := st.Prune(clk.Now().Add(-pruneAge))
 		if err != nil {
 			logger.Warn("pruning old keys", "err", err)
 		} else if n > 0 {
 			logger.Debug("pruned old keys and alert states", "n", n)
 		}
+		t := clk.NewTimer(pruneInterval)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

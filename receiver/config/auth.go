@@ -145,10 +145,51 @@ func (a WebhookAuth) Authorized(r *http.Request) bool {
 	if tok := pick(a.BearerToken, a.bearerFromFile); tok != "" && strings.EqualFold(typ, "Bearer") && equal(cred, tok) {
 		return true
 	}
-	if z := a.Authorization; z != nil && strings.EqualFold(typ, z.Type) && equal(cred, pick(z.Credentials, z.fromFile)) {
+	if z := a.Authorization; z != nil && strings.EqualFold(typ, z.scheme()) && equal(cred, pick(z.Credentials, z.fromFile)) {
 		return true
 	}
 	return false
+}
+
+// Realm is the realm of the receiver's WWW-Authenticate challenges.
+const Realm = "downtime_receiver"
+
+// Challenges are the WWW-Authenticate values of a 401: one per configured
+// scheme.
+func (a WebhookAuth) Challenges() []string {
+	var c []string
+	if a.BasicAuth != nil {
+		c = append(c, `Basic realm="`+Realm+`"`)
+	}
+	if a.BearerToken != "" || a.BearerTokenFile != "" {
+		c = append(c, `Bearer realm="`+Realm+`"`)
+	}
+	if z := a.Authorization; z != nil {
+		c = append(c, z.scheme()+` realm="`+Realm+`"`)
+	}
+	return c
+}
+
+// Apply sets one configured credential on an outgoing request (the
+// dead-letters command talking to a running receiver). Nothing configured:
+// r is unchanged.
+func (a WebhookAuth) Apply(r *http.Request) {
+	switch {
+	case a.BasicAuth != nil:
+		r.SetBasicAuth(a.BasicAuth.Username, pick(a.BasicAuth.Password, a.BasicAuth.fromFile))
+	case a.BearerToken != "" || a.BearerTokenFile != "":
+		r.Header.Set("Authorization", "Bearer "+pick(a.BearerToken, a.bearerFromFile))
+	case a.Authorization != nil:
+		r.Header.Set("Authorization", a.Authorization.scheme()+" "+pick(a.Authorization.Credentials, a.Authorization.fromFile))
+	}
+}
+
+// scheme is Type, "Bearer" when unset.
+func (z *Authorization) scheme() string {
+	if z.Type == "" {
+		return "Bearer"
+	}
+	return z.Type
 }
 
 func pick(inline, fromFile commoncfg.Secret) string {

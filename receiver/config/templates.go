@@ -2,13 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
-
-// Template names, one per kind of message (see receiver/render).
-var TemplateNames = []string{"firing", "reminder", "final_reminder", "resolved", "resolved_edit"}
 
 // Templates overrides the built-in message templates. Each kind is either
 // inline Go template text or a file (path relative to the config file);
@@ -30,7 +29,9 @@ type Templates struct {
 	lines  map[string]int    // name -> line of its *_file
 }
 
-// pairs returns name -> (inline, file) for every kind.
+// pairs returns name -> (inline, file) for every kind of message: the
+// kinds themselves are render.Kinds (render's tests check that every kind
+// has its pair here).
 func (t *Templates) pairs() map[string][2]*string {
 	return map[string][2]*string{
 		"firing":         {&t.Firing, &t.FiringFile},
@@ -48,7 +49,7 @@ func (t *Templates) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	t.lines = map[string]int{}
-	for _, name := range TemplateNames {
+	for _, name := range t.names() {
 		t.lines[name] = lineOf(node, name+"_file")
 		p := t.pairs()[name]
 		if *p[0] != "" && *p[1] != "" {
@@ -59,7 +60,7 @@ func (t *Templates) UnmarshalYAML(node *yaml.Node) error {
 }
 
 func (t *Templates) readFiles(dir string) error {
-	for _, name := range TemplateNames {
+	for _, name := range t.names() {
 		file := *t.pairs()[name][1]
 		if file == "" {
 			continue
@@ -76,7 +77,7 @@ func (t *Templates) readFiles(dir string) error {
 	return nil
 }
 
-// Source returns the user's template for name (one of TemplateNames) and
+// Source returns the user's template for name (a render.Kind) and
 // where it comes from ("templates.<name>" or the file path); text "" means
 // use the built-in template.
 func (t Templates) Source(name string) (text, origin string) {
@@ -97,4 +98,10 @@ func (t Templates) Source(name string) (text, origin string) {
 		}
 	}
 	return "", ""
+}
+
+// names are the template names in a fixed order, so the first error
+// reported is always the same.
+func (t *Templates) names() []string {
+	return slices.Sorted(maps.Keys(t.pairs()))
 }

@@ -17,7 +17,7 @@ type metrics struct {
 	latency prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
+func newMetrics(reg prometheus.Registerer, st store.Store, now func() time.Time) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		sent: f.NewCounterVec(prometheus.CounterOpts{
@@ -45,14 +45,17 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 		m.failed.WithLabelValues(r)
 	}
 	if reg != nil && st != nil {
-		reg.MustRegister(&queueCollector{st: st})
+		reg.MustRegister(&queueCollector{st: st, now: now})
 	}
 	return m
 }
 
 // queueCollector reads queue depth, oldest age and dead letters from the
 // store at scrape time.
-type queueCollector struct{ st *store.Store }
+type queueCollector struct {
+	st  store.Store
+	now func() time.Time
+}
 
 var (
 	descDepth = prometheus.NewDesc("downtime_receiver_queue_depth",
@@ -77,7 +80,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	age := 0.0
 	if !s.Oldest.IsZero() {
-		age = max(time.Since(s.Oldest).Seconds(), 0)
+		age = max(c.now().Sub(s.Oldest).Seconds(), 0)
 	}
 	ch <- prometheus.MustNewConstMetric(descDepth, prometheus.GaugeValue, float64(s.Depth))
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, age)

@@ -21,7 +21,7 @@ func (w *Worker) process(ctx context.Context, job store.Job) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.SendTimeout)
 	defer cancel()
 	sent, err := w.send(sctx, job)
-	now := time.Now()
+	now := w.opts.Clock.Now()
 	if err == nil {
 		w.complete(job, sent, now)
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/receiver/store"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -24,7 +25,7 @@ type Sender interface {
 
 // Options configure a Worker.
 type Options struct {
-	Store      *store.Store
+	Store      store.Store
 	Sender     Sender
 	Limits     Limits // zero value: no pacing; use DefaultLimits()
 	Logger     *slog.Logger
@@ -40,6 +41,9 @@ type Options struct {
 	EditText func(job store.Job, alerts []template.Alert) (string, error)
 	// Scan is how many queued jobs one scheduling pass looks at (default 1000).
 	Scan int
+	// Clock paces, backs off and times the worker (default clock.Real()):
+	// tests move a fake one instead of sleeping.
+	Clock clock.Clock
 }
 
 // Worker is the single sender goroutine. Sending from one goroutine keeps
@@ -74,8 +78,11 @@ func New(opts Options) *Worker {
 	if opts.Scan <= 0 {
 		opts.Scan = 1000
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
+	}
 	return &Worker{opts: opts, lim: newLimiter(opts.Limits), wake: make(chan struct{}, 1),
-		retry: map[uint64]retryState{}, metrics: newMetrics(opts.Registerer, opts.Store)}
+		retry: map[uint64]retryState{}, metrics: newMetrics(opts.Registerer, opts.Store, opts.Clock.Now)}
 }
 
 // Notify wakes the worker after jobs were queued. It never blocks.
@@ -90,7 +97,7 @@ func (w *Worker) Notify() {
 // finishes (bounded by SendTimeout) and its result is recorded.
 func (w *Worker) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		job, wait, err := w.next(time.Now())
+		job, wait, err := w.next(w.opts.Clock.Now())
 		if err != nil {
 			w.opts.Logger.Error("reading queue", "err", err)
 			wait = time.Second
@@ -107,9 +114,9 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) sleep(ctx context.Context, wait time.Duration) {
 	var timer <-chan time.Time
 	if wait > 0 {
-		t := time.NewTimer(wait)
+		t := w.opts.Clock.NewTimer(wait)
 		defer t.Stop()
-		timer = t.C
+		timer = t.C()
 	}
 	select {
 	case <-ctx.Done():

@@ -10,7 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/downtime-detector/downtime/internal/clock"
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
@@ -20,7 +23,7 @@ const token = "123456:TEST-token-never-logged"
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	st   *store.Store
+	st   store.Store
 	tg   *telegramtest.Server
 	w    *Worker
 	reg  *prometheus.Registry
@@ -29,7 +32,13 @@ type env struct {
 
 func newEnv(t *testing.T, limits Limits) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
+	return newEnvClock(t, limits, clock.Real())
+}
+
+// newEnvClock is newEnv with the worker on clk.
+func newEnvClock(t *testing.T, limits Limits, clk clock.Clock) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +49,7 @@ func newEnv(t *testing.T, limits Limits) *env {
 	}
 	e := &env{st: st, tg: tg, reg: prometheus.NewRegistry()}
 	e.w = New(Options{Store: st, Sender: client, Limits: limits, Registerer: e.reg,
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Clock: clk})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { e.w.Run(ctx) })
@@ -53,7 +62,7 @@ func ref(fp string) store.AlertRef { return store.AlertRef{Route: "r", Fingerpri
 
 func (e *env) enqueue(t *testing.T, jobs ...store.Job) {
 	t.Helper()
-	if _, err := e.st.Enqueue(jobs, time.Now()); err != nil {
+	if _, err := store.Enqueue(e.st, jobs, e.w.opts.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.w.Notify()
@@ -71,6 +80,24 @@ func (e *env) waitQueueEmpty(t *testing.T) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	s, _ := e.st.Stats()
+	t.Fatalf("queue depth: got %d after 10s, want 0", s.Depth)
+}
+
+// drain moves fc whenever the worker waits on it (a backoff, or a 429 from
+// the fake's own per-chat limit) until the queue is empty.
+func (e *env) drain(t *testing.T, fc *clocktest.Fake) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s, _ := e.st.Stats(); s.Depth == 0 {
+			return
+		}
+		if fc.Timers() > 0 {
+			fc.Advance(time.Second)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	s, _ := e.st.Stats()
 	t.Fatalf("queue depth: got %d after 10s, want 0", s.Depth)
@@ -95,25 +122,34 @@ func TestFiringResolvedReplyAndEdit(t *testing.T) {
 	}
 }
 
+// TestRetries moves a fake clock: nothing is sent again before the retry
+// delay (retry_after, or the backoff doubling from MinBackoff), and the
+// job is sent once it has passed.
 func TestRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		n, code, ra int
-		minDelay    time.Duration
+		delays      []time.Duration // one per failure
 	}{
-		{"429 honours retry_after", 1, 429, 1, time.Second},
-		{"5xx retried with backoff", 3, 502, 0, 20 * time.Millisecond},
-		{"500 retried", 1, 500, 0, 0},
+		{"429 honours retry_after", 1, 429, 1, []time.Duration{time.Second}},
+		{"5xx retried with backoff", 3, 502, 0, []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}},
+		{"500 retried", 1, 500, 0, []time.Duration{20 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, Limits{})
+			fc := clocktest.New(t0)
+			e := newEnvClock(t, Limits{}, fc)
 			e.tg.FailNext(tc.n, tc.code, tc.ra)
-			start := time.Now()
 			e.enqueue(t, firing("42", "a"))
-			msgs := e.tg.WaitMessages(t, 1, 10*time.Second)
-			if el := time.Since(start); el < tc.minDelay {
-				t.Errorf("delivered after %v, want >= %v", el, tc.minDelay)
+			for i, d := range tc.delays {
+				fc.WaitTimers(1) // the worker waits for the retry
+				fc.Advance(d - time.Millisecond)
+				fc.WaitTimers(1)
+				if n := len(e.tg.Messages()); n != 0 {
+					t.Fatalf("attempt %d: %d message(s) sent %v early", i+2, n, time.Millisecond)
+				}
+				fc.Advance(time.Millisecond)
 			}
+			msgs := e.tg.WaitMessages(t, 1, 10*time.Second)
 			e.waitQueueEmpty(t)
 			if len(msgs) != 1 {
 				t.Errorf("messages: got %d, want 1", len(msgs))
@@ -164,17 +200,26 @@ func TestChatMigration(t *testing.T) {
 }
 
 func TestOutageDelaysNeverDrops(t *testing.T) {
-	e := newEnv(t, Limits{})
+	fc := clocktest.New(t0)
+	e := newEnvClock(t, Limits{}, fc)
 	e.tg.SetDown(true)
 	for i := range 5 {
 		e.enqueue(t, firing("42", fmt.Sprint(i)))
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Several failed attempts, up to the longest backoff.
+	for range 5 {
+		fc.WaitTimers(1)
+		fc.Advance(200 * time.Millisecond)
+	}
+	fc.WaitTimers(1)
 	if n := len(e.tg.Messages()); n != 0 {
 		t.Fatalf("messages while down: got %d, want 0", n)
 	}
+	if s, _ := e.st.Stats(); s.Depth != 5 {
+		t.Fatalf("queue while down: got %d jobs, want 5", s.Depth)
+	}
 	e.tg.SetDown(false)
-	e.waitQueueEmpty(t)
+	e.drain(t, fc)
 	msgs := e.tg.Messages()
 	if len(msgs) != 5 {
 		t.Fatalf("messages after outage: got %d, want 5", len(msgs))
@@ -207,14 +252,14 @@ func TestPacingWithinLimits(t *testing.T) {
 
 // Stopping the worker while a send is in flight lets it finish and be recorded.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	st, err := store.Open(t.TempDir())
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	s := &slowSender{started: make(chan struct{}), release: make(chan struct{})}
 	w := New(Options{Store: st, Sender: s})
-	if _, err := st.Enqueue([]store.Job{firing("1", "a"), firing("1", "b")}, t0); err != nil {
+	if _, err := store.Enqueue(st, []store.Job{firing("1", "a"), firing("1", "b")}, t0); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -258,7 +303,7 @@ func TestStaleRemindersSkipped(t *testing.T) {
 	e.enqueue(t, firing("42", "a"),
 		store.Job{Kind: store.KindReminder, Reminder: 1, ChatID: "42", Text: "still down a", Alerts: []store.AlertRef{ref("a")}},
 		store.Job{Kind: store.KindResolved, ChatID: "42", Text: "up a", Alerts: []store.AlertRef{ref("a")}})
-	err := e.st.Update(func(tx *store.Tx) error {
+	err := e.st.Update(func(tx store.Tx) error {
 		return tx.PutAlertState(ref("a"), store.AlertState{Firing: true, Reminder: 1, Resolved: true})
 	})
 	if err != nil {

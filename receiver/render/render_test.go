@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // TestTimeZoneAndFormat needs Europe/Berlin, also where /usr/share/zoneinfo is missing
 
 	amtemplate "github.com/prometheus/alertmanager/template"
+	"gopkg.in/yaml.v3"
 
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
@@ -495,6 +496,21 @@ func TestDownWording(t *testing.T) {
 					t.Errorf("got %q, want it to say \"down\": %v", msgs[0].Text, tt.down)
 				}
 			})
+		}
+	}
+}
+
+// TestEveryKindHasATemplateKey: config owns the YAML keys of templates,
+// render owns the kinds; they must name the same set.
+func TestEveryKindHasATemplateKey(t *testing.T) {
+	for _, k := range Kinds {
+		var tm config.Templates
+		if err := yaml.Unmarshal([]byte(string(k)+": x\n"), &tm); err != nil {
+			t.Errorf("templates key %q: %v", k, err)
+			continue
+		}
+		if text, origin := tm.Source(string(k)); text != "x" || origin != "templates."+string(k) {
+			t.Errorf("Source(%q): got %q from %q, want x from templates.%s", k, text, origin, k)
 		}
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 )
 
 // BenchmarkWebhook measures one accepted notification (decode, plan, render
 // stub, one fsync'd bbolt transaction) with a new alert each time.
 func BenchmarkWebhook(b *testing.B) {
-	st, err := store.Open(b.TempDir())
+	st, err := bolt.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // store transaction and returns how many jobs were queued. Only after it
 // returns without error may the request be answered 2xx.
 func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
-	dests := make([]Destination, len(msg.Alerts))
+	dests := make([]config.Route, len(msg.Alerts))
 	for i, a := range msg.Alerts {
 		d, err := h.opts.Router.Route(pathRoute, msg.Receiver, a.Labels)
 		if err != nil {
@@ -23,7 +24,7 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	}
 	now := h.opts.Now()
 	var queued []store.Job
-	err := h.opts.Store.Update(func(tx *store.Tx) error {
+	err := h.opts.Store.Update(func(tx store.Tx) error {
 		ps := make([]planned, len(msg.Alerts))
 		for i, a := range msg.Alerts {
 			ref := refOf(dests[i], a)
@@ -61,8 +62,8 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	return len(queued), nil
 }
 
-func refOf(d Destination, a template.Alert) store.AlertRef {
-	return store.AlertRef{Route: d.Route, Fingerprint: a.Fingerprint, StartsAt: a.StartsAt}
+func refOf(d config.Route, a template.Alert) store.AlertRef {
+	return store.AlertRef{Route: d.Name, Fingerprint: a.Fingerprint, StartsAt: a.StartsAt}
 }
 
 // jobs renders every group; each rendered part becomes one job carrying the
@@ -70,14 +71,14 @@ func refOf(d Destination, a template.Alert) store.AlertRef {
 func (h *Handler) jobs(groups []Group) ([]store.Job, error) {
 	var jobs []store.Job
 	for _, g := range groups {
-		parts, err := h.opts.Renderer.Render(g)
+		parts, err := h.opts.Renderer.Render(g.RenderData())
 		if err != nil {
-			return nil, fmt.Errorf("rendering %s message for route %q: %w", g.Kind, g.Dest.Route, err)
+			return nil, fmt.Errorf("rendering %s message for route %q: %w", g.Kind, g.Dest.Name, err)
 		}
 		for _, p := range parts {
-			j := store.Job{Kind: g.Kind, Route: g.Dest.Route, ChatID: g.Dest.ChatID, ThreadID: g.Dest.ThreadID,
+			j := store.Job{Kind: g.Kind, Route: g.Dest.Name, ChatID: g.Dest.ChatID, ThreadID: g.Dest.ThreadID,
 				Text: p.Text, Reminder: g.Reminder,
-				Silent: g.Dest.Silent || (g.Kind == store.KindReminder && g.Dest.SilentReminders)}
+				Silent: g.Dest.Silent || (g.Kind == store.KindReminder && g.Dest.Reminders.Silent)}
 			for _, a := range partAlerts(g.Alerts, p.Alerts) {
 				ref := refOf(g.Dest, a)
 				j.Alerts = append(j.Alerts, ref)

@@ -1,95 +1,40 @@
 package webhook
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
 
-// Router picks the destination of an alert. pathRoute is the {route} of
-// POST /webhook/{route} ("" for /webhook). An error for an unknown route
-// must wrap ErrUnknownRoute.
+// Router picks the route of an alert: *config.Config fits. name is the
+// {route} of POST /webhook/{route} ("" for /webhook). An unknown name wraps
+// config.ErrUnknownRoute, no match without a default chat config.ErrNoRoute.
 type Router interface {
-	Route(pathRoute, receiver string, labels template.KV) (Destination, error)
+	Route(name, receiver string, labels map[string]string) (config.Route, error)
 }
 
-// ErrUnknownRoute is wrapped by Router errors for a route that does not exist.
-var ErrUnknownRoute = errors.New("unknown route")
-
-// Part is one Telegram message of a rendered group; Alerts are the indexes
-// (into Group.Alerts) of the alerts it shows, nil meaning all of them.
-type Part struct {
-	Text   string
-	Alerts []int
-}
-
-// Renderer turns a group into one or more messages of at most 4096 characters.
+// Renderer turns a group's data into one or more messages of at most 4096
+// characters (*render.Renderer fits).
 type Renderer interface {
-	Render(g Group) ([]Part, error)
-}
-
-// Authenticator checks webhook credentials (config.WebhookAuth fits with a
-// small adapter). Challenges are the WWW-Authenticate values of a 401.
-type Authenticator interface {
-	Enabled() bool
-	Authorized(r *http.Request) bool
-	Challenges() []string
-}
-
-// Auth is a simple Authenticator: when any field is set a request must
-// carry matching basic credentials or the bearer token.
-type Auth struct {
-	Username, Password string
-	BearerToken        string
-}
-
-// Enabled reports whether any credential is set.
-func (a Auth) Enabled() bool { return a.Username != "" || a.Password != "" || a.BearerToken != "" }
-
-// Authorized compares in constant time.
-func (a Auth) Authorized(r *http.Request) bool {
-	if a.BearerToken != "" {
-		if tok, ok := bearer(r); ok && equal(tok, a.BearerToken) {
-			return true
-		}
-	}
-	if a.Username != "" || a.Password != "" {
-		if u, p, ok := r.BasicAuth(); ok && equal(u, a.Username) && equal(p, a.Password) {
-			return true
-		}
-	}
-	return false
-}
-
-// Challenges names the accepted schemes.
-func (a Auth) Challenges() []string {
-	var c []string
-	if a.Username != "" || a.Password != "" {
-		c = append(c, `Basic realm="downtime_receiver"`)
-	}
-	if a.BearerToken != "" {
-		c = append(c, `Bearer realm="downtime_receiver"`)
-	}
-	return c
+	Render(d render.Data) ([]render.Message, error)
 }
 
 // Options configure a Handler.
 type Options struct {
-	Store      *store.Store
+	Store      store.Store
 	Router     Router
 	Renderer   Renderer
-	Auth       Authenticator // nil: no authentication
+	Auth       func() config.WebhookAuth // read per request; nil: no authentication
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time // clock, injectable for tests
@@ -159,28 +104,17 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (int, error) {
 }
 
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) error {
-	a := h.opts.Auth
-	if a == nil || !a.Enabled() || a.Authorized(r) {
+	if h.opts.Auth == nil {
+		return nil
+	}
+	a := h.opts.Auth()
+	if !a.Enabled() || a.Authorized(r) {
 		return nil
 	}
 	for _, c := range a.Challenges() {
 		w.Header().Add("WWW-Authenticate", c)
 	}
 	return &RequestError{Code: http.StatusUnauthorized, Reason: ReasonUnauthorized, Msg: "missing or wrong credentials"}
-}
-
-func bearer(r *http.Request) (string, bool) {
-	const prefix = "Bearer "
-	h := r.Header.Get("Authorization")
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", false
-	}
-	return h[len(prefix):], true
-}
-
-// equal compares secrets in constant time (for equal lengths).
-func equal(got, want string) bool {
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -206,7 +140,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // routeError turns a Router error into a 404 for unknown routes.
 func routeError(err error) error {
-	if errors.Is(err, ErrUnknownRoute) {
+	if errors.Is(err, config.ErrUnknownRoute) || errors.Is(err, config.ErrNoRoute) {
 		return &RequestError{Code: http.StatusNotFound, Reason: ReasonUnknownRoute, Msg: err.Error()}
 	}
 	return fmt.Errorf("routing: %w", err)

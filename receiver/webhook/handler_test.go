@@ -14,47 +14,52 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 )
 
 type testRouter struct{}
 
-func (testRouter) Route(path, _ string, _ template.KV) (Destination, error) {
+func (testRouter) Route(path, _ string, _ map[string]string) (config.Route, error) {
 	switch path {
 	case "":
-		return Destination{Route: "default", ChatID: "-1", Reminders: reminders}, nil
+		return config.Route{Name: "default", ChatID: "-1", Reminders: reminders}, nil
 	case "ops":
-		return Destination{Route: "ops", ChatID: "-2", Reminders: reminders, SilentReminders: true}, nil
+		silent := reminders
+		silent.Silent = true
+		return config.Route{Name: "ops", ChatID: "-2", Reminders: silent}, nil
 	}
-	return Destination{}, fmt.Errorf("route %q: %w", path, ErrUnknownRoute)
+	return config.Route{}, fmt.Errorf("route %q: %w", path, config.ErrUnknownRoute)
 }
 
 type testRenderer struct{}
 
-func (testRenderer) Render(g Group) ([]Part, error) {
+func (testRenderer) Render(d render.Data) ([]render.Message, error) {
 	var fps []string
-	for _, a := range g.Alerts {
+	for _, a := range d.Alerts {
 		fps = append(fps, a.Fingerprint)
 	}
-	return []Part{{Text: fmt.Sprintf("%s%d %s", g.Kind, g.Reminder, strings.Join(fps, ","))}}, nil
+	return []render.Message{{Text: fmt.Sprintf("%s%d %s", d.Kind, d.Reminder, strings.Join(fps, ","))}}, nil
 }
 
 type env struct {
 	h   *Handler
-	st  *store.Store
+	st  store.Store
 	reg *prometheus.Registry
 	now time.Time
 }
 
-func newEnv(t *testing.T, auth Auth) *env {
+func newEnv(t *testing.T, auth config.WebhookAuth) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
+	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{st: st, reg: prometheus.NewRegistry(), now: t0}
-	e.h = New(Options{Store: st, Router: testRouter{}, Renderer: testRenderer{}, Auth: auth,
+	e.h = New(Options{Store: st, Router: testRouter{}, Renderer: testRenderer{}, Auth: func() config.WebhookAuth { return auth },
 		Registerer: e.reg, Now: func() time.Time { return e.now }})
 	return e
 }
@@ -97,7 +102,7 @@ func checkTexts(t *testing.T, got []string, want ...string) {
 }
 
 func TestHandlerLifecycle(t *testing.T) {
-	e := newEnv(t, Auth{})
+	e := newEnv(t, config.WebhookAuth{})
 	a, b := alert("firing", "a"), alert("firing", "b")
 	if code, body := e.post(t, "/webhook", payload("firing", a, b)); code != 200 {
 		t.Fatalf("firing: got %d %s, want 200", code, body)
@@ -111,11 +116,11 @@ func TestHandlerLifecycle(t *testing.T) {
 	e.now = t0.Add(21 * time.Minute)
 	e.post(t, "/webhook", payload("firing", a, b))
 	e.post(t, "/webhook", payload("firing", a, b))
-	checkTexts(t, e.texts(t), "-1:firing0 a,b", "-1:reminder1 a,b", "-1:resolved0 a", "-1:edit0 a")
+	checkTexts(t, e.texts(t), "-1:firing0 a,b", "-1:reminder1 a,b", "-1:resolved0 a", "-1:resolved_edit0 a")
 }
 
 func TestHandlerRoutesSeparately(t *testing.T) {
-	e := newEnv(t, Auth{})
+	e := newEnv(t, config.WebhookAuth{})
 	a := alert("firing", "a")
 	e.post(t, "/webhook", payload("firing", a))
 	e.post(t, "/webhook/ops", payload("firing", a))
@@ -123,7 +128,7 @@ func TestHandlerRoutesSeparately(t *testing.T) {
 }
 
 func TestHandlerBadInput(t *testing.T) {
-	e := newEnv(t, Auth{})
+	e := newEnv(t, config.WebhookAuth{})
 	good := alert("firing", "a")
 	noFP := good
 	noFP.Fingerprint = ""
@@ -188,20 +193,20 @@ func TestHandlerAuth(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		auth  Auth
+		auth  config.WebhookAuth
 		hdr   string
 		code  int
 		wwwAu string
 	}{
-		{"no auth configured", Auth{}, "", 200, ""},
-		{"basic missing", Auth{Username: "am", Password: "pw"}, "", 401, "Basic"},
-		{"basic wrong", Auth{Username: "am", Password: "pw"}, basic("am", "nope"), 401, "Basic"},
-		{"basic ok", Auth{Username: "am", Password: "pw"}, basic("am", "pw"), 200, ""},
-		{"bearer missing", Auth{BearerToken: "s3cret"}, "", 401, "Bearer"},
-		{"bearer wrong", Auth{BearerToken: "s3cret"}, "Bearer s3cre", 401, "Bearer"},
-		{"bearer ok", Auth{BearerToken: "s3cret"}, "Bearer s3cret", 200, ""},
-		{"bearer lower-case scheme", Auth{BearerToken: "s3cret"}, "bearer s3cret", 200, ""},
-		{"either, basic given", Auth{Username: "am", Password: "pw", BearerToken: "s3cret"}, basic("am", "pw"), 200, ""},
+		{"no auth configured", config.WebhookAuth{}, "", 200, ""},
+		{"basic missing", config.WebhookAuth{BasicAuth: &config.BasicAuth{Username: "am", Password: "pw"}}, "", 401, "Basic"},
+		{"basic wrong", config.WebhookAuth{BasicAuth: &config.BasicAuth{Username: "am", Password: "pw"}}, basic("am", "nope"), 401, "Basic"},
+		{"basic ok", config.WebhookAuth{BasicAuth: &config.BasicAuth{Username: "am", Password: "pw"}}, basic("am", "pw"), 200, ""},
+		{"bearer missing", config.WebhookAuth{BearerToken: "s3cret"}, "", 401, "Bearer"},
+		{"bearer wrong", config.WebhookAuth{BearerToken: "s3cret"}, "Bearer s3cre", 401, "Bearer"},
+		{"bearer ok", config.WebhookAuth{BearerToken: "s3cret"}, "Bearer s3cret", 200, ""},
+		{"bearer lower-case scheme", config.WebhookAuth{BearerToken: "s3cret"}, "bearer s3cret", 200, ""},
+		{"either, basic given", config.WebhookAuth{BasicAuth: &config.BasicAuth{Username: "am", Password: "pw"}, BearerToken: "s3cret"}, basic("am", "pw"), 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, tc.auth)
@@ -225,7 +230,7 @@ func TestHandlerAuth(t *testing.T) {
 }
 
 func TestMetricsRegister(t *testing.T) {
-	e := newEnv(t, Auth{})
+	e := newEnv(t, config.WebhookAuth{})
 	e.post(t, "/webhook", payload("firing", alert("firing", "a")))
 	n, err := testutil.GatherAndCount(e.reg, "downtime_receiver_notifications_received_total")
 	if err != nil || n != 1 {
@@ -243,7 +248,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"a":1}}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
-	st, err := store.OpenWith(f.TempDir(), store.Options{NoSync: true})
+	st, err := bolt.OpenWith(f.TempDir(), bolt.Options{NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}

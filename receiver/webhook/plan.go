@@ -7,30 +7,15 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
 
-// Destination is where a route sends and its reminder policy.
-type Destination struct {
-	Route           string
-	ChatID          string
-	ThreadID        int
-	Reminders       Schedule
-	Silent          bool // every message without notification sound
-	SilentReminders bool
-}
-
-// Schedule is when reminders are due.
-type Schedule struct {
-	After []time.Duration // ascending downtimes at which reminder 1..n is due
-	Final bool            // the last reminder says "no more reminders until it recovers"
-}
-
 // Decision is what one alert needs now.
 type Decision struct {
 	Kind     store.Kind // "" when nothing is due
-	Reminder int        // reminders: 1-based index into Destination.Reminders
+	Reminder int        // reminders: 1-based index into the route's Reminders.After
 	Final    bool       // the last reminder: nothing more until resolved
 	Edit     bool       // resolved: also edit the firing message
 	State    store.AlertState
@@ -45,7 +30,7 @@ type Decision struct {
 //   - resolved, not yet notified: a resolved reply, plus an edit of the firing
 //     message when one was queued;
 //   - anything else (a repeat, a stale firing after resolved): nothing.
-func Decide(a template.Alert, st store.AlertState, sched Schedule, now time.Time) Decision {
+func Decide(a template.Alert, st store.AlertState, rem config.Reminders, now time.Time) Decision {
 	d := Decision{State: st}
 	d.State.Updated = now
 	if st.Resolved {
@@ -53,27 +38,17 @@ func Decide(a template.Alert, st store.AlertState, sched Schedule, now time.Time
 	}
 	// Measured from the real start (render.Since: downtime_since, else
 	// startsAt minus downtime_for), like the durations in the messages.
-	passed := thresholdsPassed(sched.After, now.Sub(render.Since(a)))
+	passed := rem.Due(now.Sub(render.Since(a)))
 	switch {
 	case a.Status == "resolved":
 		d.Kind, d.Edit, d.State.Resolved = store.KindResolved, st.Firing, true
 	case !st.Firing:
 		d.Kind, d.State.Firing, d.State.Reminder = store.KindFiring, true, passed
 	case passed > st.Reminder:
-		d.Kind, d.Reminder, d.Final = store.KindReminder, passed, sched.Final && passed == len(sched.After)
+		d.Kind, d.Reminder, d.Final = store.KindReminder, passed, rem.IsFinal(passed)
 		d.State.Reminder = passed
 	}
 	return d
-}
-
-func thresholdsPassed(reminders []time.Duration, down time.Duration) int {
-	n := 0
-	for _, r := range reminders {
-		if down >= r {
-			n++
-		}
-	}
-	return n
 }
 
 // Key is the idempotency key of one alert's message: it depends only on the
@@ -90,7 +65,7 @@ func Key(ref store.AlertRef, kind store.Kind, reminder int) string {
 // destination, kind and reminder index.
 type Group struct {
 	Kind     store.Kind
-	Dest     Destination
+	Dest     config.Route
 	Reminder int
 	Final    bool
 	Alerts   []template.Alert
@@ -100,7 +75,7 @@ type Group struct {
 
 type planned struct {
 	alert template.Alert
-	dest  Destination
+	dest  config.Route
 	dec   Decision
 }
 
@@ -116,7 +91,7 @@ func groupPlans(ps []planned, data *template.Data, now time.Time) []Group {
 	idx := map[gk]int{}
 	var groups []Group
 	add := func(p planned, kind store.Kind) {
-		k := gk{p.dest.Route, kind, p.dec.Reminder}
+		k := gk{p.dest.Name, kind, p.dec.Reminder}
 		i, ok := idx[k]
 		if !ok {
 			i = len(groups)
@@ -143,4 +118,32 @@ func groupPlans(ps []planned, data *template.Data, now time.Time) []Group {
 		return groups[i].Reminder < groups[j].Reminder
 	})
 	return groups
+}
+
+// TemplateKind is the template that renders the group: the job kind, with
+// the last reminder of a final schedule and the edit of a resolved firing
+// message told apart.
+func (g Group) TemplateKind() render.Kind {
+	switch g.Kind {
+	case store.KindReminder:
+		if g.Final {
+			return render.FinalReminder
+		}
+		return render.Reminder
+	case store.KindResolved:
+		return render.Resolved
+	case store.KindEdit:
+		return render.ResolvedEdit
+	}
+	return render.Firing
+}
+
+// RenderData is what the templates of the group see.
+func (g Group) RenderData() render.Data {
+	d := render.Data{Kind: g.TemplateKind(), Route: g.Dest.Name, Alerts: g.Alerts, Now: g.Now,
+		Reminder: g.Reminder, Reminders: len(g.Dest.Reminders.After)}
+	if g.Data != nil {
+		d.Receiver, d.ExternalURL = g.Data.Receiver, g.Data.ExternalURL
+	}
+	return d
 }

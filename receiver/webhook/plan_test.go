@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 
+	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
 
 var (
 	t0        = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	reminders = Schedule{After: []time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour}, Final: true}
+	reminders = config.Reminders{After: []model.Duration{model.Duration(10 * time.Minute), model.Duration(30 * time.Minute), model.Duration(time.Hour)}, Final: true}
 )
 
 func alert(status string, fp string) template.Alert {
@@ -96,8 +98,8 @@ func TestDecideRepeatSchedule(t *testing.T) {
 }
 
 func TestGroupPlans(t *testing.T) {
-	d := Destination{Route: "default", ChatID: "-1"}
-	other := Destination{Route: "ops", ChatID: "-2"}
+	d := config.Route{Name: "default", ChatID: "-1"}
+	other := config.Route{Name: "ops", ChatID: "-2"}
 	ps := []planned{
 		{alert("resolved", "r1"), d, Decision{Kind: store.KindResolved, Edit: true}},
 		{alert("firing", "f1"), d, Decision{Kind: store.KindFiring}},
@@ -120,8 +122,8 @@ func TestGroupPlans(t *testing.T) {
 		t.Fatalf("got %d groups, want %d", len(gs), len(want))
 	}
 	for i, w := range want {
-		if gs[i].Dest.Route != w.route || gs[i].Kind != w.kind || len(gs[i].Alerts) != w.n {
-			t.Errorf("group %d: got %s/%s/%d alerts, want %s/%s/%d", i, gs[i].Dest.Route, gs[i].Kind, len(gs[i].Alerts), w.route, w.kind, w.n)
+		if gs[i].Dest.Name != w.route || gs[i].Kind != w.kind || len(gs[i].Alerts) != w.n {
+			t.Errorf("group %d: got %s/%s/%d alerts, want %s/%s/%d", i, gs[i].Dest.Name, gs[i].Kind, len(gs[i].Alerts), w.route, w.kind, w.n)
 		}
 	}
 	if gs[2].Reminder != 1 || gs[3].Reminder != 2 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/pgtest"
 	"github.com/downtime-detector/downtime/receiver/store"
+	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/store/postgres"
 )
 
@@ -20,8 +21,8 @@ func benchBackends(b *testing.B) []struct {
 	name string
 	s    backend
 } {
-	open := func(o store.Options) backend {
-		s, err := store.OpenWith(b.TempDir(), o)
+	open := func(o bolt.Options) backend {
+		s, err := bolt.OpenWith(b.TempDir(), o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,8 +38,8 @@ func benchBackends(b *testing.B) []struct {
 		name string
 		s    backend
 	}{
-		{"bbolt", open(store.Options{})},
-		{"bbolt-nosync", open(store.Options{NoSync: true})},
+		{"bbolt", open(bolt.Options{})},
+		{"bbolt-nosync", open(bolt.Options{NoSync: true})},
 		{"postgres", pgBackend{pg}},
 	}
 }

@@ -1,10 +1,12 @@
-package store
+package bolt
 
 import (
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/downtime-detector/downtime/receiver/store"
 )
 
 // Tx is a read-write transaction used to plan and enqueue one notification
@@ -15,33 +17,33 @@ type Tx struct {
 }
 
 // Update runs fn in one read-write transaction; fn's error rolls it back.
-func (s *Store) Update(fn func(*Tx) error) error {
+func (s *Store) Update(fn func(store.Tx) error) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
 // AlertState returns the state of one alert occurrence.
-func (t *Tx) AlertState(ref AlertRef) (AlertState, bool, error) {
-	var st AlertState
+func (t *Tx) AlertState(ref store.AlertRef) (store.AlertState, bool, error) {
+	var st store.AlertState
 	ok, err := getJSON(t.tx.Bucket(bucketAlerts), []byte(ref.Key()), &st)
 	return st, ok, err
 }
 
 // PutAlertState stores the state of one alert occurrence.
-func (t *Tx) PutAlertState(ref AlertRef, st AlertState) error {
+func (t *Tx) PutAlertState(ref store.AlertRef, st store.AlertState) error {
 	return putJSON(t.tx.Bucket(bucketAlerts), []byte(ref.Key()), st)
 }
 
 // Seen reports whether an idempotency key was already accepted.
-func (t *Tx) Seen(key string) bool {
-	return t.tx.Bucket(bucketSeen).Get([]byte(key)) != nil
+func (t *Tx) Seen(key string) (bool, error) {
+	return t.tx.Bucket(bucketSeen).Get([]byte(key)) != nil, nil
 }
 
 // Enqueue appends jobs to the queue in order and marks their keys as seen.
 // A job whose keys were all seen before is skipped (a duplicate webhook);
 // the jobs actually queued are returned with their IDs.
-func (t *Tx) Enqueue(jobs []Job, now time.Time) ([]Job, error) {
+func (t *Tx) Enqueue(jobs []store.Job, now time.Time) ([]store.Job, error) {
 	queue, seen := t.tx.Bucket(bucketQueue), t.tx.Bucket(bucketSeen)
-	var queued []Job
+	var queued []store.Job
 	for _, j := range jobs {
 		if len(j.Keys) > 0 && allSeen(seen, j.Keys) {
 			continue
@@ -71,15 +73,4 @@ func allSeen(seen *bolt.Bucket, keys []string) bool {
 		}
 	}
 	return true
-}
-
-// Enqueue queues jobs in their own transaction (see Tx.Enqueue).
-func (s *Store) Enqueue(jobs []Job, now time.Time) ([]Job, error) {
-	var queued []Job
-	err := s.Update(func(tx *Tx) error {
-		var err error
-		queued, err = tx.Enqueue(jobs, now)
-		return err
-	})
-	return queued, err
 }

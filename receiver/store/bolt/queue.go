@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -8,15 +8,17 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/downtime-detector/downtime/receiver/store"
 )
 
 // Pending returns up to limit queued jobs in queue order (limit <= 0: all).
-func (s *Store) Pending(limit int) ([]Job, error) {
-	var jobs []Job
+func (s *Store) Pending(limit int) ([]store.Job, error) {
+	var jobs []store.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketQueue).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var j Job
+			var j store.Job
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("decoding queued job %d: %w", binary.BigEndian.Uint64(k), err)
 			}
@@ -30,22 +32,15 @@ func (s *Store) Pending(limit int) ([]Job, error) {
 	return jobs, err
 }
 
-// Sent records what a delivered job produced in Telegram.
-type Sent struct {
-	ChatID    string // chat actually used (after migration)
-	MessageID int    // firing: the new message; edit: the edited message
-	Text      string // firing: text sent; edit: the new text
-}
-
 // Complete removes a delivered job from the queue and, in the same
 // transaction, records the message it produced on its alerts: a firing job
 // stores the message id and text that resolved replies and edits use; an
-// edit job stores the new text (Sent.MessageID names the edited message).
-func (s *Store) Complete(job Job, sent []Sent, now time.Time) error {
+// edit job stores the new text (store.Sent.MessageID names the edited message).
+func (s *Store) Complete(job store.Job, sent []store.Sent, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		if q.Get(itob(job.ID)) == nil {
-			return fmt.Errorf("completing job %d: %w", job.ID, ErrNotQueued)
+			return fmt.Errorf("completing job %d: %w", job.ID, store.ErrNotQueued)
 		}
 		if err := q.Delete(itob(job.ID)); err != nil {
 			return err
@@ -54,8 +49,8 @@ func (s *Store) Complete(job Job, sent []Sent, now time.Time) error {
 	})
 }
 
-func recordSent(tx *Tx, job Job, sent []Sent, now time.Time) error {
-	if len(sent) == 0 || (job.Kind != KindFiring && job.Kind != KindEdit) {
+func recordSent(tx *Tx, job store.Job, sent []store.Sent, now time.Time) error {
+	if !store.Records(job, sent) {
 		return nil
 	}
 	for _, ref := range job.Alerts {
@@ -63,17 +58,7 @@ func recordSent(tx *Tx, job Job, sent []Sent, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range sent {
-			switch {
-			case job.Kind == KindFiring && st.MessageID == 0:
-				st.ChatID, st.MessageID, st.Text = m.ChatID, m.MessageID, m.Text
-				st.MessageAlerts = job.Alerts
-			case job.Kind == KindEdit && st.MessageID == m.MessageID:
-				st.ChatID, st.Text = m.ChatID, m.Text
-			}
-		}
-		st.Updated = now
-		if err := tx.PutAlertState(ref, st); err != nil {
+		if err := tx.PutAlertState(ref, store.RecordSent(job, st, sent, now)); err != nil {
 			return err
 		}
 	}
@@ -81,8 +66,8 @@ func recordSent(tx *Tx, job Job, sent []Sent, now time.Time) error {
 }
 
 // FiringMessage returns where the firing message of an alert was sent, if it was.
-func (s *Store) FiringMessage(ref AlertRef) (AlertState, bool, error) {
-	var st AlertState
+func (s *Store) FiringMessage(ref store.AlertRef) (store.AlertState, bool, error) {
+	var st store.AlertState
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
@@ -93,8 +78,8 @@ func (s *Store) FiringMessage(ref AlertRef) (AlertState, bool, error) {
 }
 
 // AlertStates returns the states of refs (zero values for unknown ones).
-func (s *Store) AlertStates(refs []AlertRef) ([]AlertState, error) {
-	out := make([]AlertState, len(refs))
+func (s *Store) AlertStates(refs []store.AlertRef) ([]store.AlertState, error) {
+	out := make([]store.AlertState, len(refs))
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAlerts)
 		for i, r := range refs {
@@ -108,11 +93,11 @@ func (s *Store) AlertStates(refs []AlertRef) ([]AlertState, error) {
 }
 
 // DeadLetter moves a job from the queue to the dead letters in one transaction.
-func (s *Store) DeadLetter(job Job, reason string, cause error, now time.Time) error {
+func (s *Store) DeadLetter(job store.Job, reason string, cause error, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		if q.Get(itob(job.ID)) == nil {
-			return fmt.Errorf("dead-lettering job %d: %w", job.ID, ErrNotQueued)
+			return fmt.Errorf("dead-lettering job %d: %w", job.ID, store.ErrNotQueued)
 		}
 		if err := q.Delete(itob(job.ID)); err != nil {
 			return err
@@ -121,16 +106,16 @@ func (s *Store) DeadLetter(job Job, reason string, cause error, now time.Time) e
 		if cause != nil {
 			msg = cause.Error()
 		}
-		return putJSON(tx.Bucket(bucketDead), itob(job.ID), DeadLetter{Job: job, Reason: reason, Error: msg, At: now})
+		return putJSON(tx.Bucket(bucketDead), itob(job.ID), store.DeadLetter{Job: job, Reason: reason, Error: msg, At: now})
 	})
 }
 
 // DeadLetters returns all dead letters, oldest first.
-func (s *Store) DeadLetters() ([]DeadLetter, error) {
-	var out []DeadLetter
+func (s *Store) DeadLetters() ([]store.DeadLetter, error) {
+	var out []store.DeadLetter
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDead).ForEach(func(_, v []byte) error {
-			var d DeadLetter
+			var d store.DeadLetter
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decoding dead letter: %w", err)
 			}
@@ -141,22 +126,15 @@ func (s *Store) DeadLetters() ([]DeadLetter, error) {
 	return out, err
 }
 
-// Stats is a snapshot for metrics.
-type Stats struct {
-	Depth       int       // queued jobs
-	Oldest      time.Time // enqueue time of the oldest queued job (zero when empty)
-	DeadLetters int
-}
-
 // Stats reads queue depth, oldest job and dead-letter count.
-func (s *Store) Stats() (Stats, error) {
-	var st Stats
+func (s *Store) Stats() (store.Stats, error) {
+	var st store.Stats
 	err := s.db.View(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		st.Depth = q.Stats().KeyN
 		st.DeadLetters = tx.Bucket(bucketDead).Stats().KeyN
 		if _, v := q.Cursor().First(); v != nil {
-			var j Job
+			var j store.Job
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("decoding oldest job: %w", err)
 			}
@@ -212,7 +190,7 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 		}
 		old = old[:0]
 		_ = tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-			var st AlertState
+			var st store.AlertState
 			if err := json.Unmarshal(v, &st); err != nil || st.Updated.Before(cutoff) {
 				old = append(old, bytes.Clone(k))
 			}
@@ -232,4 +210,74 @@ func deleteKeys(b *bolt.Bucket, keys [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// RetryDeadLetters moves dead letters back to the end of the queue (see
+// store.Store).
+func (s *Store) RetryDeadLetters(ids []uint64, now time.Time) ([]store.Job, error) {
+	var queued []store.Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		dead, queue := tx.Bucket(bucketDead), tx.Bucket(bucketQueue)
+		keys, err := deadKeys(dead, ids)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			var d store.DeadLetter
+			if _, err := getJSON(dead, k, &d); err != nil {
+				return err
+			}
+			j := d.Job
+			if j.ID, err = queue.NextSequence(); err != nil {
+				return fmt.Errorf("allocating job id: %w", err)
+			}
+			j.Enqueued = now
+			if err := putJSON(queue, itob(j.ID), j); err != nil {
+				return err
+			}
+			queued = append(queued, j)
+		}
+		return deleteKeys(dead, keys)
+	})
+	return queued, err
+}
+
+// PurgeDeadLetters deletes dead letters (see store.Store).
+func (s *Store) PurgeDeadLetters(ids []uint64) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		dead := tx.Bucket(bucketDead)
+		keys, err := deadKeys(dead, ids)
+		if err != nil {
+			return err
+		}
+		n = len(keys)
+		return deleteKeys(dead, keys)
+	})
+	return n, err
+}
+
+// deadKeys returns the keys of the dead letters ids (each once), or of all
+// of them when ids is empty.
+func deadKeys(dead *bolt.Bucket, ids []uint64) ([][]byte, error) {
+	var keys [][]byte
+	if len(ids) == 0 {
+		err := dead.ForEach(func(k, _ []byte) error {
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		})
+		return keys, err
+	}
+	dup := map[uint64]bool{}
+	for _, id := range ids {
+		if dup[id] {
+			continue
+		}
+		dup[id] = true
+		if dead.Get(itob(id)) == nil {
+			return nil, fmt.Errorf("dead letter %d: %w", id, store.ErrNoDeadLetter)
+		}
+		keys = append(keys, itob(id))
+	}
+	return keys, nil
 }
