@@ -61,7 +61,7 @@ func (w *Worker) send(ctx context.Context, job store.Job) ([]store.Sent, error) 
 	case store.KindEdit:
 		return w.edit(ctx, job)
 	case store.KindResolved:
-		return w.sendMessage(ctx, job, chat, w.replyTo(job))
+		return w.sendMessage(ctx, job, chat, w.replyTo(job, chat))
 	default:
 		return w.sendMessage(ctx, job, chat, 0)
 	}
@@ -92,11 +92,14 @@ func (w *Worker) allResolved(job store.Job) bool {
 }
 
 // replyTo looks up the firing message now, not when the resolved job was
-// queued: the firing job may have been sent after that.
-func (w *Worker) replyTo(job store.Job) int {
+// queued: the firing job may have been sent after that. A message id only
+// means something in its own chat: a firing message in another chat (the
+// route changed, or the group was upgraded to a supergroup since) is not
+// replied to, else the reply could quote an unrelated message.
+func (w *Worker) replyTo(job store.Job, chat string) int {
 	for _, ref := range job.Alerts {
 		st, ok, err := w.opts.Store.FiringMessage(ref)
-		if err == nil && ok {
+		if err == nil && ok && st.ChatID == chat {
 			return st.MessageID
 		}
 	}
@@ -105,6 +108,10 @@ func (w *Worker) replyTo(job store.Job) int {
 
 // edit replaces the text of every firing message of the job's alerts. Edits
 // are idempotent ("not modified" is success), so a retry redoes them all.
+// A firing message in a group since upgraded to a supergroup is left as it
+// is: the old group takes no more changes, and its message id means another
+// message (or none) in the supergroup. The resolved message, sent to the
+// supergroup, tells the news.
 func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) {
 	type msg struct {
 		chat string
@@ -125,6 +132,11 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		chat, err := w.opts.Store.ChatFor(st.ChatID)
 		if err != nil {
 			return nil, err
+		}
+		if chat != st.ChatID {
+			w.opts.Logger.Info("not editing the firing message: its chat was upgraded to a supergroup",
+				"job", job.ID, "chat", st.ChatID, "message", st.MessageID, "migrated_to", chat)
+			continue
 		}
 		text := w.editText(job, st)
 		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, text); err != nil {

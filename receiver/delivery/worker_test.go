@@ -274,3 +274,55 @@ func TestStaleRemindersSkipped(t *testing.T) {
 		t.Errorf("messages_sent_total{kind=reminder}: got %v, want 0", got)
 	}
 }
+
+// TestNoReplyOrEditAcrossChats: a message id names a message only in its own
+// chat. After a group was upgraded to a supergroup, message 1 of the
+// supergroup is another alert's message: the resolved message must not
+// reply to it, and the edit must not change it.
+func TestNoReplyOrEditAcrossChats(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.enqueue(t, firing("-1", "a"))
+	old := e.tg.WaitMessages(t, 1, 5*time.Second)[0]
+	e.waitQueueEmpty(t)
+
+	e.tg.MigrateChat("-1", "-1001")
+	e.enqueue(t, firing("-1", "b"))
+	b := e.tg.WaitMessages(t, 2, 5*time.Second)[1]
+	e.waitQueueEmpty(t)
+	if b.ChatID != "-1001" || b.MessageID != old.MessageID {
+		t.Fatalf("setup: got b as message %d in %s, want message %d in -1001", b.MessageID, b.ChatID, old.MessageID)
+	}
+
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-1", Text: "up a", Alerts: []store.AlertRef{ref("a")}},
+		store.Job{Kind: store.KindEdit, ChatID: "-1", Text: "<s>down</s> a", Alerts: []store.AlertRef{ref("a")}})
+	resolved := e.tg.WaitMessages(t, 3, 5*time.Second)[2]
+	e.waitQueueEmpty(t)
+	if resolved.ChatID != "-1001" || resolved.ReplyTo != 0 {
+		t.Errorf("resolved: got chat %s reply to %d, want chat -1001 and no reply (a's message is in -1)",
+			resolved.ChatID, resolved.ReplyTo)
+	}
+	if edits := e.tg.Edits(); len(edits) != 0 {
+		t.Errorf("got edits %+v, want none (a's message is in the old group)", edits)
+	}
+	if dl, _ := e.st.DeadLetters(); len(dl) != 0 {
+		t.Errorf("dead letters: got %+v, want none", dl)
+	}
+
+	// A route change: the resolved message goes to another chat than the
+	// firing one (-1001 holds b's firing message).
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-2", Text: "up b", Alerts: []store.AlertRef{ref("b")}})
+	other := e.tg.WaitMessages(t, 4, 5*time.Second)[3]
+	if other.ChatID != "-2" || other.ReplyTo != 0 {
+		t.Errorf("resolved in another chat: got chat %s reply to %d, want chat -2 and no reply", other.ChatID, other.ReplyTo)
+	}
+	// Same chat: the reply is kept, the edit done.
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-1", Text: "up b", Alerts: []store.AlertRef{ref("b")}},
+		store.Job{Kind: store.KindEdit, ChatID: "-1", Text: "<s>down</s> b", Alerts: []store.AlertRef{ref("b")}})
+	same := e.tg.WaitMessages(t, 5, 5*time.Second)[4]
+	if same.ChatID != "-1001" || same.ReplyTo != b.MessageID {
+		t.Errorf("resolved in the same chat: got chat %s reply to %d, want -1001 reply to %d", same.ChatID, same.ReplyTo, b.MessageID)
+	}
+	if edits := e.tg.WaitEdits(t, 1, 5*time.Second); edits[0].ChatID != "-1001" || edits[0].MessageID != b.MessageID {
+		t.Errorf("edit: got %+v, want message %d in -1001", edits[0], b.MessageID)
+	}
+}
