@@ -326,3 +326,54 @@ func TestNoReplyOrEditAcrossChats(t *testing.T) {
 		t.Errorf("edit: got %+v, want message %d in -1001", edits[0], b.MessageID)
 	}
 }
+
+// TestTimeoutAfterAcceptDuplicates is the at-least-once window: the Bot API
+// finishes a request whose client gave up, so a send that times out and is
+// retried appears twice. A send timeout well above Telegram's answer time
+// keeps that to real outages.
+func TestTimeoutAfterAcceptDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		want    int
+	}{
+		{"timeout below the answer time", 50 * time.Millisecond, 2},
+		{"default timeout", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			tg := telegramtest.NewServer(t, token)
+			tg.DelayNext(1, 500*time.Millisecond)
+			client, err := telegram.New(token, tg.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := New(Options{Store: st, Sender: client, SendTimeout: tc.timeout,
+				MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+			if _, err := st.Enqueue([]store.Job{firing("-1", "a")}, t0); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { w.Run(ctx) })
+			defer func() { cancel(); wg.Wait() }()
+			// Both attempts are processed once tc.want messages exist: the
+			// first (delayed) one is among them.
+			msgs := tg.WaitMessages(t, tc.want, 10*time.Second)
+			(&env{st: st}).waitQueueEmpty(t)
+			msgs = tg.Messages()
+			if len(msgs) != tc.want {
+				t.Errorf("got %d messages, want %d", len(msgs), tc.want)
+			}
+			for i, m := range msgs {
+				if m.Text != "<b>down</b> a" {
+					t.Errorf("message %d: got %q, want job a's text", i, m.Text)
+				}
+			}
+		})
+	}
+}

@@ -75,6 +75,7 @@ type Server struct {
 	down        bool
 	unreachable bool
 	delay       time.Duration
+	slow        slowNext
 	fail        failure
 	migrated    map[string]string
 	allowed     map[string]bool // nil: every chat exists
@@ -90,6 +91,11 @@ type Server struct {
 }
 
 type failure struct{ n, code, retryAfter int }
+
+type slowNext struct {
+	n int
+	d time.Duration
+}
 
 type msgKey struct {
 	chat string
@@ -154,12 +160,22 @@ func (s *Server) SetUnreachable(unreachable bool) {
 	s.unreachable = unreachable
 }
 
-// SetDelay makes every answer wait d first (a slow Telegram), so tests can
-// catch a send in flight, e.g. during a graceful shutdown.
+// SetDelay makes every request wait d before it is processed (a slow
+// Telegram), so tests can catch a send in flight, e.g. during a graceful
+// shutdown. As with the real Bot API, a client that hangs up meanwhile does
+// not cancel the request: the message is sent, only the answer is lost.
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// DelayNext makes the next n requests wait d before they are processed, on
+// top of SetDelay; like SetDelay, a client that hangs up does not cancel them.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow = slowNext{n: n, d: d}
 }
 
 // FailNext makes the next n sendMessage/editMessageText requests fail with
