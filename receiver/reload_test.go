@@ -151,6 +151,7 @@ func reload(t *testing.T, url string) (int, string) {
 func TestReloadApplies(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
+	tg.SetForum("4343", 5) // a private chat with topics
 	path := writeConfig(t, "4242", "")
 	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
 	payload := body("firing", hostAlert("firing", "app1", time.Now()))

@@ -47,6 +47,7 @@ func checkError(t *testing.T, err error, reason string, retry bool) *telegram.Er
 func TestSendParams(t *testing.T) {
 	s := telegramtest.NewServer(t, token)
 	s.SetLimits(telegramtest.Limits{})
+	s.SetForum("-100123", 7)
 	c := newClient(t, s.URL)
 	ctx := context.Background()
 	first, err := c.Send(ctx, telegram.Message{ChatID: "-100123", Text: "<b>down</b> a &amp; b"})

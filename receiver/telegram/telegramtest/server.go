@@ -17,6 +17,10 @@
 //     modified: ..." when text and entities are unchanged.
 //   - reply_parameters (or reply_to_message_id) to a missing message is 400
 //     "message to be replied not found" unless allow_sending_without_reply.
+//   - message_thread_id: topics exist only in forums (SetForum); an unknown
+//     topic and the General topic's explicit id 1 are 400 "Bad Request:
+//     message thread not found"; in a group or channel without topics the
+//     thread id is ignored, in a private chat without topics it is "not found".
 //
 // Controls: SetDown (502 HTML page), SetUnreachable (connections dropped),
 // SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
@@ -41,7 +45,7 @@ const BotUsername = "downtime_test_bot"
 // Sent is a message the fake accepted.
 type Sent struct {
 	ChatID    string
-	ThreadID  int
+	ThreadID  int // the topic the message went to (0: none, or General)
 	MessageID int
 	ReplyTo   int    // the message id asked for in reply_parameters or reply_to_message_id
 	Text      string // text as sent (HTML when ParseMode is HTML)
@@ -78,6 +82,7 @@ type Server struct {
 	slow        slowNext
 	fail        failure
 	migrated    map[string]string
+	forums      map[string]map[int]bool // chat -> its topics
 	allowed     map[string]bool // nil: every chat exists
 	limits      limiter
 	tooMany     int
@@ -134,6 +139,7 @@ func newServer(token string) *Server {
 		Token:    token,
 		changed:  make(chan struct{}),
 		migrated: map[string]string{},
+		forums:   map[string]map[int]bool{},
 		limits:   limiter{limits: DefaultLimits()},
 		calls:    map[string]int{},
 		content:  map[msgKey]content{},
@@ -195,6 +201,24 @@ func (s *Server) MigrateChat(from, to string) {
 	s.migrated[from] = to
 	if s.allowed != nil {
 		s.allowed[to] = true
+	}
+}
+
+// SetForum makes chat a forum supergroup (or a private chat with topics)
+// whose topics are the given thread ids, and adds them if it already is one.
+// The General topic (thread id 1) is always there but, as in Telegram, only
+// reached without a message_thread_id: an explicit 1, like an unknown topic,
+// is 400 "Bad Request: message thread not found". Without SetForum a chat
+// has no topics: a thread id is ignored in a group or channel and "not
+// found" in a private chat, as by the Bot API.
+func (s *Server) SetForum(chat string, topics ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.forums[chat] == nil {
+		s.forums[chat] = map[int]bool{}
+	}
+	for _, t := range topics {
+		s.forums[chat][t] = true
 	}
 }
 
