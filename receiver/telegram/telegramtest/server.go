@@ -83,7 +83,7 @@ type Server struct {
 	fail        failure
 	migrated    map[string]string
 	forums      map[string]map[int]bool // chat -> its topics
-	allowed     map[string]bool // nil: every chat exists
+	allowed     map[string]bool         // nil: every chat exists
 	limits      limiter
 	tooMany     int
 	calls       map[string]int
