@@ -21,8 +21,10 @@ func Escape(s string) string {
 	return escaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
-// Length counts s the way Telegram limits messages, in UTF-16 code units,
-// conservatively on the raw HTML (tags and entities count too).
+// Length measures s against MaxLength, safely above what Telegram counts:
+// Telegram counts code points of the text after entity parsing; Length
+// counts UTF-16 code units (an emoji counts 2) of the raw HTML (tags and
+// character references count too).
 func Length(s string) int {
 	n := 0
 	for _, r := range s {

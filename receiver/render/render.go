@@ -13,7 +13,8 @@ import (
 	"github.com/downtime-detector/downtime/receiver/config"
 )
 
-// MaxLength is Telegram's message limit (UTF-16 code units).
+// MaxLength is Telegram's message limit: 4096 code points of the text after
+// entity parsing. The renderer measures it with Length, on the raw HTML.
 const MaxLength = 4096
 
 // MaxEntities is how many formatting entities (tags) Telegram applies in one

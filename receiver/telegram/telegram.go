@@ -23,8 +23,9 @@ import (
 )
 
 const (
-	// MaxMessageLength is Telegram's limit for one text message, counted in
-	// UTF-16 code units after HTML entity parsing.
+	// MaxMessageLength is Telegram's limit for one text message: 4096
+	// Unicode code points of the text after HTML entity parsing and trimming
+	// (tdlib counts code points; UTF-16 units are only for entity offsets).
 	MaxMessageLength = 4096
 	// DefaultAPIURL is the official Bot API base URL.
 	DefaultAPIURL = "https://api.telegram.org"

@@ -126,9 +126,10 @@ func TestParseText(t *testing.T) {
 		{"tags do not count", "<b>" + strings.Repeat("a", 4096) + "</b>", "HTML", ""},
 		{"4096 two-byte runes", strings.Repeat("é", 4096), "HTML", ""},
 		{"4097 three-byte runes", strings.Repeat("€", 4097), "HTML", "Bad Request: message is too long"},
-		{"2048 emoji = 4096 UTF-16", strings.Repeat("😀", 2048), "HTML", ""},
-		{"2048 emoji + 1", strings.Repeat("😀", 2048) + "a", "HTML", "Bad Request: message is too long"},
-		{"numeric emoji entities", strings.Repeat("&#x1F600;", 2049), "HTML", "Bad Request: message is too long"},
+		// Code points, not UTF-16 units: 4096 emoji are 8192 units.
+		{"4096 emoji", strings.Repeat("😀", 4096), "HTML", ""},
+		{"4096 emoji + 1", strings.Repeat("😀", 4096) + "a", "HTML", "Bad Request: message is too long"},
+		{"numeric emoji entities", strings.Repeat("&#x1F600;", 4097), "HTML", "Bad Request: message is too long"},
 		{"surrounding space trimmed", " " + strings.Repeat("a", 4096) + "\n", "HTML", ""},
 		{"empty", "", "HTML", "Bad Request: message text is empty"},
 		{"only tags", "<b></b>", "HTML", "Bad Request: message text is empty"},

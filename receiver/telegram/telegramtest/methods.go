@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// maxLength is Telegram's message limit in UTF-16 code units after parsing.
+// maxLength is Telegram's message limit (its option message_text_length_max,
+// 4096 or more), counted as tdlib does (td/telegram/MessageContent.cpp): in
+// Unicode code points of the text after entity parsing and trimming, not in
+// UTF-16 units (those are for entity offsets) nor in bytes of the HTML.
 const maxLength = 4096
 
 // apiError is a Bot API error answer.
@@ -176,7 +178,7 @@ func parseText(raw, parseMode string) (text, *apiError) {
 	if trimmed == "" {
 		return t, badRequest("message text is empty")
 	}
-	if len(utf16.Encode([]rune(trimmed))) > maxLength {
+	if utf8.RuneCountInString(trimmed) > maxLength {
 		return t, badRequest("message is too long")
 	}
 	return t, nil

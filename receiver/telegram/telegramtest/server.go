@@ -9,8 +9,9 @@
 //     form-encoded, multipart, as a query string or as a JSON object.
 //   - parse_mode=HTML is parsed like tdlib does (see ParseHTML): 400
 //     "Bad Request: can't parse entities: ..." on bad HTML; the text after
-//     parsing is limited to 4096 UTF-16 code units (400 "Bad Request: message
-//     is too long"); empty text is 400 "Bad Request: message text is empty".
+//     parsing and trimming is limited to 4096 code points (400 "Bad Request:
+//     message is too long"); empty text is 400 "Bad Request: message text is
+//     empty".
 //   - Flood limits (DefaultLimits, SetLimits) on sendMessage and
 //     editMessageText answer 429 with parameters.retry_after.
 //   - editMessageText: 400 "message to edit not found", and "message is not
