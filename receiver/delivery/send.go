@@ -140,11 +140,31 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		}
 		text := w.editText(job, st)
 		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, text); err != nil {
+			if w.editMigrated(job, chat, st.MessageID, err) {
+				continue
+			}
 			return nil, err
 		}
 		sent = append(sent, store.Sent{ChatID: chat, MessageID: st.MessageID, Text: text})
 	}
 	return sent, nil
+}
+
+// editMigrated handles an edit refused because the message's chat was
+// upgraded to a supergroup that the store did not know of yet: it records
+// the migration for that chat (not for the job's, which a route change may
+// have made another) and reports that the edit is to be skipped.
+func (w *Worker) editMigrated(job store.Job, chat string, id int, err error) bool {
+	var te *telegram.Error
+	if !errors.As(err, &te) || te.Reason != telegram.ReasonChatMigrated || te.MigrateTo == "" {
+		return false
+	}
+	if err := w.opts.Store.SetMigration(chat, te.MigrateTo); err != nil {
+		return false // retried: the migration is answered again
+	}
+	w.opts.Logger.Warn("chat was upgraded to a supergroup; not editing the firing message there, update the configuration",
+		"job", job.ID, "chat", chat, "message", id, "migrate_to", te.MigrateTo)
+	return true
 }
 
 // editText re-renders the whole firing message from the latest state of

@@ -377,3 +377,28 @@ func TestTimeoutAfterAcceptDuplicates(t *testing.T) {
 		})
 	}
 }
+
+// TestEditInMigratedChat: an edit refused because the firing message's group
+// was upgraded (unknown to the store yet) records the migration of that
+// group, not of the job's chat (another one after a route change), and is
+// skipped.
+func TestEditInMigratedChat(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.enqueue(t, firing("-1", "a"))
+	e.tg.WaitMessages(t, 1, 5*time.Second)
+	e.waitQueueEmpty(t)
+	e.tg.MigrateChat("-1", "-1001")
+	e.enqueue(t, store.Job{Kind: store.KindEdit, ChatID: "-2", Text: "<s>down</s> a", Alerts: []store.AlertRef{ref("a")}})
+	e.waitQueueEmpty(t)
+	if edits := e.tg.Edits(); len(edits) != 0 {
+		t.Errorf("got edits %+v, want none", edits)
+	}
+	if dl, _ := e.st.DeadLetters(); len(dl) != 0 {
+		t.Errorf("dead letters: got %+v, want none", dl)
+	}
+	for chat, want := range map[string]string{"-1": "-1001", "-2": "-2"} {
+		if got, _ := e.st.ChatFor(chat); got != want {
+			t.Errorf("ChatFor(%s): got %s, want %s", chat, got, want)
+		}
+	}
+}
