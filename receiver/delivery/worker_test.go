@@ -402,3 +402,26 @@ func TestEditInMigratedChat(t *testing.T) {
 		}
 	}
 }
+
+// TestForumTopics: a message goes to its forum topic; a topic Telegram does
+// not know ("message thread not found") is a permanent error, dead-lettered
+// without holding up the rest.
+func TestForumTopics(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.SetForum("-1001", 5)
+	in := func(fp string, thread int) store.Job {
+		j := firing("-1001", fp)
+		j.ThreadID = thread
+		return j
+	}
+	e.enqueue(t, in("a", 7), in("b", 5), in("c", 0))
+	msgs := e.tg.WaitMessages(t, 2, 5*time.Second)
+	e.waitQueueEmpty(t)
+	if msgs[0].ThreadID != 5 || msgs[1].ThreadID != 0 {
+		t.Errorf("got topics %d and %d, want 5 and 0 (General)", msgs[0].ThreadID, msgs[1].ThreadID)
+	}
+	dl, _ := e.st.DeadLetters()
+	if len(dl) != 1 || dl[0].Reason != telegram.ReasonBadRequest || dl[0].Job.ThreadID != 7 {
+		t.Errorf("dead letters: got %+v, want the topic-7 job as bad_request", dl)
+	}
+}
