@@ -31,6 +31,7 @@ func runCommand(t *testing.T, opts *options) (string, string, error) {
 func TestTestMessage(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
+	tg.SetForum("-200", 7)
 	opts := newOptions(t, writeConfig(t, "-100", "routes:\n  - name: ops\n    chat_id: \"-200\"\n    message_thread_id: 7\n"), t.TempDir(), tg.URL)
 	for _, tc := range []struct {
 		route, chat string

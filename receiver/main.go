@@ -90,7 +90,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
-	opts.web = kingpinflag.AddFlags(app, ":9427")
+	opts.web = kingpinflag.AddFlags(app, "127.0.0.1:9427")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	app.Version(version.Print(program))

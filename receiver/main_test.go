@@ -280,6 +280,7 @@ func TestBrokenTemplateFallsBack(t *testing.T) {
 func TestRoutingByLabels(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
+	tg.SetForum("4343", 9) // a private chat with topics
 	cfg := writeConfig(t, "4242", "routes:\n  - name: db\n    matchers: ['instance=~\"db.*\"']\n    chat_id: \"4343\"\n    message_thread_id: 9\n")
 	r := startReceiver(t, newOptions(t, cfg, t.TempDir(), tg.URL))
 	now := time.Now()

@@ -106,6 +106,13 @@ func TestConfigCheck(t *testing.T) {
 			[]string{"receiver.yml", "line 7", `route "x": invalid matcher`}},
 		{"bad template", writeConfig(t, "4242", "templates:\n  firing: '{{ .Host'\n"), nil, 1,
 			[]string{"receiver.yml", "parsing templates", `"firing"`, "unclosed action"}},
+		// Telegram would refuse these: caught here, not at the first alert.
+		{"span without tg-spoiler", writeConfig(t, "4242", "templates:\n  resolved: '<span>{{ .Host }}</span> is up'\n"), nil, 1,
+			[]string{"receiver.yml", `template "resolved" produced invalid Telegram HTML`, `<span> must have class="tg-spoiler"`}},
+		{"custom emoji without id", writeConfig(t, "4242", "templates:\n  firing: '<tg-emoji>🔴</tg-emoji> {{ .Host }}'\n"), nil, 1,
+			[]string{"receiver.yml", `template "firing" produced invalid Telegram HTML`, "<tg-emoji> needs a positive numeric emoji-id"}},
+		{"thread id 1", writeConfig(t, "4242", "routes:\n  - name: db\n    chat_id: \"-100\"\n    message_thread_id: 1\n"), nil, 1,
+			[]string{"receiver.yml", "line 8", "General topic"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storage := filepath.Join(t.TempDir(), "data")
@@ -153,6 +160,7 @@ func postReload(t *testing.T, url string) (int, string) {
 func TestReloadApplies(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.NewServer(t, testToken)
+	tg.SetForum("4343", 5) // a private chat with topics
 	path := writeConfig(t, "4242", "")
 	fc := clocktest.New(time.Now())
 	opts := newOptions(t, path, t.TempDir(), tg.URL)

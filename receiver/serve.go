@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,6 +113,7 @@ func serve(ctx context.Context, opts *options) error {
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
 		"dry_run", opts.dryRun, "routes", cur.routes())
+	warnExposed(logger, listenAddresses(opts), cur.authOn() || webConfigured(opts))
 	health.SetReady(true)
 	errc := make(chan error, 1)
 	go func() { errc <- listen(srv, opts) }()
@@ -153,6 +156,53 @@ func listen(srv *http.Server, opts *options) error {
 		return web.Serve(opts.listener, srv, opts.web, opts.logger)
 	}
 	return web.ListenAndServe(srv, opts.web, opts.logger)
+}
+
+// listenAddresses are the addresses serve listens on: the test listener's,
+// else --web.listen-address (none with --web.systemd-socket).
+func listenAddresses(opts *options) []string {
+	if opts.listener != nil {
+		return []string{opts.listener.Addr().String()}
+	}
+	if opts.web == nil || opts.web.WebListenAddresses == nil ||
+		(opts.web.WebSystemdSocket != nil && *opts.web.WebSystemdSocket) {
+		return nil
+	}
+	return *opts.web.WebListenAddresses
+}
+
+// webConfigured reports whether --web.config.file is set: it may require
+// TLS client certificates or basic auth for every request.
+func webConfigured(opts *options) bool {
+	return opts.web != nil && opts.web.WebConfigFile != nil && *opts.web.WebConfigFile != ""
+}
+
+// warnExposed logs a warning for every address beyond loopback when no
+// authentication is configured: anyone who reaches it can post to the chat.
+func warnExposed(logger *slog.Logger, addrs []string, auth bool) {
+	if auth {
+		return
+	}
+	for _, addr := range addrs {
+		if !isLoopback(addr) {
+			logger.Warn("listening beyond loopback without webhook_auth (or --web.config.file): "+
+				"anyone who reaches this address can send messages to your chats", "address", addr)
+		}
+	}
+}
+
+// isLoopback reports whether a listen address accepts connections from
+// this host only. An empty host (":9427") listens on every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reload.Reloader, reg *prometheus.Registry, health *reload.Health) *http.ServeMux {

@@ -87,8 +87,8 @@ func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 	if err := checkChatID(r.ChatID); err != nil {
 		return atLine(field(node, "chat_id"), "route %q: \"chat_id\": %w", r.Name, err)
 	}
-	if r.MessageThreadID < 0 {
-		return atLine(field(node, "message_thread_id"), "route %q: \"message_thread_id\" must not be negative", r.Name)
+	if err := checkThreadID(r.MessageThreadID); err != nil {
+		return atLine(field(node, "message_thread_id"), "route %q: %w", r.Name, err)
 	}
 	if o := r.Reminders; o != nil && o.hasAfter {
 		if err := checkAfter(o.afterNode, o.After, fmt.Sprintf("route %q: reminders", r.Name)); err != nil {
@@ -255,4 +255,21 @@ func (r Reminders) Durations() []time.Duration {
 		out[i] = time.Duration(d)
 	}
 	return out
+}
+
+// generalTopic is the thread id of a forum's General topic.
+const generalTopic = 1
+
+// checkThreadID checks a message_thread_id (0 = none). Telegram refuses the
+// General topic's id 1 ("message thread not found"): messages without a
+// thread id go there.
+func checkThreadID(id int) error {
+	switch {
+	case id < 0:
+		return errors.New(`"message_thread_id" must not be negative`)
+	case id == generalTopic:
+		return errors.New(`"message_thread_id" 1 is the General topic, which Telegram refuses ` +
+			`("message thread not found"): leave it out to send to General`)
+	}
+	return nil
 }

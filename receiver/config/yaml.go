@@ -199,8 +199,8 @@ func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
 			return atLine(field(node, "chat_id"), "telegram: \"chat_id\": %w", err)
 		}
 	}
-	if t.MessageThreadID < 0 {
-		return atLine(field(node, "message_thread_id"), "telegram: \"message_thread_id\" must not be negative")
+	if err := checkThreadID(t.MessageThreadID); err != nil {
+		return atLine(field(node, "message_thread_id"), "telegram: %w", err)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func (w *Worker) send(ctx context.Context, job store.Job) ([]store.Sent, error) 
 	case store.KindEdit:
 		return w.edit(ctx, job)
 	case store.KindResolved:
-		return w.sendMessage(ctx, job, chat, w.replyTo(job))
+		return w.sendMessage(ctx, job, chat, w.replyTo(job, chat))
 	default:
 		return w.sendMessage(ctx, job, chat, 0)
 	}
@@ -92,11 +92,14 @@ func (w *Worker) allResolved(job store.Job) bool {
 }
 
 // replyTo looks up the firing message now, not when the resolved job was
-// queued: the firing job may have been sent after that.
-func (w *Worker) replyTo(job store.Job) int {
+// queued: the firing job may have been sent after that. A message id only
+// means something in its own chat: a firing message in another chat (the
+// route changed, or the group was upgraded to a supergroup since) is not
+// replied to, else the reply could quote an unrelated message.
+func (w *Worker) replyTo(job store.Job, chat string) int {
 	for _, ref := range job.Alerts {
 		st, ok, err := w.opts.Store.FiringMessage(ref)
-		if err == nil && ok {
+		if err == nil && ok && st.ChatID == chat {
 			return st.MessageID
 		}
 	}
@@ -105,6 +108,10 @@ func (w *Worker) replyTo(job store.Job) int {
 
 // edit replaces the text of every firing message of the job's alerts. Edits
 // are idempotent ("not modified" is success), so a retry redoes them all.
+// A firing message in a group since upgraded to a supergroup is left as it
+// is: the old group takes no more changes, and its message id means another
+// message (or none) in the supergroup. The resolved message, sent to the
+// supergroup, tells the news.
 func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) {
 	type msg struct {
 		chat string
@@ -126,13 +133,38 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		if err != nil {
 			return nil, err
 		}
+		if chat != st.ChatID {
+			w.opts.Logger.Info("not editing the firing message: its chat was upgraded to a supergroup",
+				"job", job.ID, "chat", st.ChatID, "message", st.MessageID, "migrated_to", chat)
+			continue
+		}
 		text := w.editText(job, st)
 		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, text); err != nil {
+			if w.editMigrated(job, chat, st.MessageID, err) {
+				continue
+			}
 			return nil, err
 		}
 		sent = append(sent, store.Sent{ChatID: chat, MessageID: st.MessageID, Text: text})
 	}
 	return sent, nil
+}
+
+// editMigrated handles an edit refused because the message's chat was
+// upgraded to a supergroup that the store did not know of yet: it records
+// the migration for that chat (not for the job's, which a route change may
+// have made another) and reports that the edit is to be skipped.
+func (w *Worker) editMigrated(job store.Job, chat string, id int, err error) bool {
+	var te *telegram.Error
+	if !errors.As(err, &te) || te.Reason != telegram.ReasonChatMigrated || te.MigrateTo == "" {
+		return false
+	}
+	if err := w.opts.Store.SetMigration(chat, te.MigrateTo); err != nil {
+		return false // retried: the migration is answered again
+	}
+	w.opts.Logger.Warn("chat was upgraded to a supergroup; not editing the firing message there, update the configuration",
+		"job", job.ID, "chat", chat, "message", id, "migrate_to", te.MigrateTo)
+	return true
 }
 
 // editText re-renders the whole firing message from the latest state of

@@ -33,8 +33,11 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the exponential backoff after 5xx and
 	// network errors (defaults 1s and 5m).
 	MinBackoff, MaxBackoff time.Duration
-	// SendTimeout bounds one Telegram call (default 30s). A call in flight
-	// when the worker is stopped still runs to completion within it.
+	// SendTimeout bounds one Telegram call (default 60s). A call in flight
+	// when the worker is stopped still runs to completion within it. The
+	// Bot API finishes a request whose client gave up, so a call that times
+	// out may have been sent and its retry duplicates it: the timeout is
+	// long, well above Telegram's usual answer time (under a second).
 	SendTimeout time.Duration
 	// EditText renders the edited firing message from all the alerts it
 	// shows, at their latest state (nil: use the job's text).
@@ -73,7 +76,7 @@ func New(opts Options) *Worker {
 		opts.MaxBackoff = 5 * time.Minute
 	}
 	if opts.SendTimeout <= 0 {
-		opts.SendTimeout = 30 * time.Second
+		opts.SendTimeout = 60 * time.Second
 	}
 	if opts.Scan <= 0 {
 		opts.Scan = 1000

@@ -319,3 +319,154 @@ func TestStaleRemindersSkipped(t *testing.T) {
 		t.Errorf("messages_sent_total{kind=reminder}: got %v, want 0", got)
 	}
 }
+
+// TestNoReplyOrEditAcrossChats: a message id names a message only in its own
+// chat. After a group was upgraded to a supergroup, message 1 of the
+// supergroup is another alert's message: the resolved message must not
+// reply to it, and the edit must not change it.
+func TestNoReplyOrEditAcrossChats(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.enqueue(t, firing("-1", "a"))
+	old := e.tg.WaitMessages(t, 1, 5*time.Second)[0]
+	e.waitQueueEmpty(t)
+
+	e.tg.MigrateChat("-1", "-1001")
+	e.enqueue(t, firing("-1", "b"))
+	b := e.tg.WaitMessages(t, 2, 5*time.Second)[1]
+	e.waitQueueEmpty(t)
+	if b.ChatID != "-1001" || b.MessageID != old.MessageID {
+		t.Fatalf("setup: got b as message %d in %s, want message %d in -1001", b.MessageID, b.ChatID, old.MessageID)
+	}
+
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-1", Text: "up a", Alerts: []store.AlertRef{ref("a")}},
+		store.Job{Kind: store.KindEdit, ChatID: "-1", Text: "<s>down</s> a", Alerts: []store.AlertRef{ref("a")}})
+	resolved := e.tg.WaitMessages(t, 3, 5*time.Second)[2]
+	e.waitQueueEmpty(t)
+	if resolved.ChatID != "-1001" || resolved.ReplyTo != 0 {
+		t.Errorf("resolved: got chat %s reply to %d, want chat -1001 and no reply (a's message is in -1)",
+			resolved.ChatID, resolved.ReplyTo)
+	}
+	if edits := e.tg.Edits(); len(edits) != 0 {
+		t.Errorf("got edits %+v, want none (a's message is in the old group)", edits)
+	}
+	if dl, _ := e.st.DeadLetters(); len(dl) != 0 {
+		t.Errorf("dead letters: got %+v, want none", dl)
+	}
+
+	// A route change: the resolved message goes to another chat than the
+	// firing one (-1001 holds b's firing message).
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-2", Text: "up b", Alerts: []store.AlertRef{ref("b")}})
+	other := e.tg.WaitMessages(t, 4, 5*time.Second)[3]
+	if other.ChatID != "-2" || other.ReplyTo != 0 {
+		t.Errorf("resolved in another chat: got chat %s reply to %d, want chat -2 and no reply", other.ChatID, other.ReplyTo)
+	}
+	// Same chat: the reply is kept, the edit done.
+	e.enqueue(t, store.Job{Kind: store.KindResolved, ChatID: "-1", Text: "up b", Alerts: []store.AlertRef{ref("b")}},
+		store.Job{Kind: store.KindEdit, ChatID: "-1", Text: "<s>down</s> b", Alerts: []store.AlertRef{ref("b")}})
+	same := e.tg.WaitMessages(t, 5, 5*time.Second)[4]
+	if same.ChatID != "-1001" || same.ReplyTo != b.MessageID {
+		t.Errorf("resolved in the same chat: got chat %s reply to %d, want -1001 reply to %d", same.ChatID, same.ReplyTo, b.MessageID)
+	}
+	if edits := e.tg.WaitEdits(t, 1, 5*time.Second); edits[0].ChatID != "-1001" || edits[0].MessageID != b.MessageID {
+		t.Errorf("edit: got %+v, want message %d in -1001", edits[0], b.MessageID)
+	}
+}
+
+// TestTimeoutAfterAcceptDuplicates is the at-least-once window: the Bot API
+// finishes a request whose client gave up, so a send that times out and is
+// retried appears twice. A send timeout well above Telegram's answer time
+// keeps that to real outages.
+func TestTimeoutAfterAcceptDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		want    int
+	}{
+		{"timeout below the answer time", 50 * time.Millisecond, 2},
+		{"default timeout", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := bolt.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			tg := telegramtest.NewServer(t, token)
+			tg.DelayNext(1, 500*time.Millisecond)
+			client, err := telegram.New(token, tg.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := New(Options{Store: st, Sender: client, SendTimeout: tc.timeout,
+				MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+			if _, err := store.Enqueue(st, []store.Job{firing("-1", "a")}, t0); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { w.Run(ctx) })
+			defer func() { cancel(); wg.Wait() }()
+			// Every attempt is processed once tc.want messages exist: the
+			// first (delayed) one is among them.
+			tg.WaitMessages(t, tc.want, 10*time.Second)
+			(&env{st: st}).waitQueueEmpty(t)
+			msgs := tg.Messages()
+			if len(msgs) != tc.want {
+				t.Errorf("got %d messages, want %d", len(msgs), tc.want)
+			}
+			for i, m := range msgs {
+				if m.Text != "<b>down</b> a" {
+					t.Errorf("message %d: got %q, want job a's text", i, m.Text)
+				}
+			}
+		})
+	}
+}
+
+// TestEditInMigratedChat: an edit refused because the firing message's group
+// was upgraded (unknown to the store yet) records the migration of that
+// group, not of the job's chat (another one after a route change), and is
+// skipped.
+func TestEditInMigratedChat(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.enqueue(t, firing("-1", "a"))
+	e.tg.WaitMessages(t, 1, 5*time.Second)
+	e.waitQueueEmpty(t)
+	e.tg.MigrateChat("-1", "-1001")
+	e.enqueue(t, store.Job{Kind: store.KindEdit, ChatID: "-2", Text: "<s>down</s> a", Alerts: []store.AlertRef{ref("a")}})
+	e.waitQueueEmpty(t)
+	if edits := e.tg.Edits(); len(edits) != 0 {
+		t.Errorf("got edits %+v, want none", edits)
+	}
+	if dl, _ := e.st.DeadLetters(); len(dl) != 0 {
+		t.Errorf("dead letters: got %+v, want none", dl)
+	}
+	for chat, want := range map[string]string{"-1": "-1001", "-2": "-2"} {
+		if got, _ := e.st.ChatFor(chat); got != want {
+			t.Errorf("ChatFor(%s): got %s, want %s", chat, got, want)
+		}
+	}
+}
+
+// TestForumTopics: a message goes to its forum topic; a topic Telegram does
+// not know ("message thread not found") is a permanent error, dead-lettered
+// without holding up the rest.
+func TestForumTopics(t *testing.T) {
+	e := newEnv(t, Limits{})
+	e.tg.SetForum("-1001", 5)
+	in := func(fp string, thread int) store.Job {
+		j := firing("-1001", fp)
+		j.ThreadID = thread
+		return j
+	}
+	e.enqueue(t, in("a", 7), in("b", 5), in("c", 0))
+	msgs := e.tg.WaitMessages(t, 2, 5*time.Second)
+	e.waitQueueEmpty(t)
+	if msgs[0].ThreadID != 5 || msgs[1].ThreadID != 0 {
+		t.Errorf("got topics %d and %d, want 5 and 0 (General)", msgs[0].ThreadID, msgs[1].ThreadID)
+	}
+	dl, _ := e.st.DeadLetters()
+	if len(dl) != 1 || dl[0].Reason != telegram.ReasonBadRequest || dl[0].Job.ThreadID != 7 {
+		t.Errorf("dead letters: got %+v, want the topic-7 job as bad_request", dl)
+	}
+}

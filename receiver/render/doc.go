@@ -34,7 +34,7 @@
 // Each template renders ONE alert as a block; a notification with several
 // alerts is one block per alert, separated by a blank line. A message is at
 // most MaxLength (4096) UTF-16 units counted on the raw HTML (conservative:
-// Telegram counts after parsing entities) with at most MaxEntities (100) tags,
+// Telegram counts code points after parsing entities) with at most MaxEntities (100) tags,
 // which is all Telegram formats, split only between blocks. A block
 // too long on its own is rendered again with every label and annotation value
 // cut to 1024, 256, 64, then 16 characters ("…"); values are cut before they

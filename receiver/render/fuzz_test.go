@@ -8,6 +8,7 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 
 	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
 // FuzzRender renders random label and annotation strings with the built-in
@@ -85,6 +86,39 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidateLikeTelegram: Validate refuses every text Telegram refuses
+// (telegramtest.HTMLCases, read from tdlib's parser), so a template that
+// passes --config.check is not refused by Telegram.
+func TestValidateLikeTelegram(t *testing.T) {
+	for _, tc := range telegramtest.HTMLCases {
+		t.Run(tc.Name, func(t *testing.T) {
+			err := Validate(tc.HTML)
+			if tc.Telegram != "" && err == nil {
+				t.Fatalf("Validate(%q): got no error, want one (Telegram: %s)", tc.HTML, tc.Telegram)
+			}
+			if got := err == nil; got != tc.Valid {
+				t.Errorf("Validate(%q): got error %v, want valid %v", tc.HTML, err, tc.Valid)
+			}
+		})
+	}
+}
+
+// FuzzValidate: whatever Validate accepts, the fake's tdlib-like parser
+// accepts too.
+func FuzzValidate(f *testing.F) {
+	for _, tc := range telegramtest.HTMLCases {
+		f.Add(tc.HTML)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if Validate(s) != nil {
+			return
+		}
+		if _, _, err := telegramtest.ParseHTML(s); err != nil {
+			t.Errorf("Validate(%q) = nil, but Telegram's parser says %v", s, err)
+		}
+	})
 }
 
 func TestPlainTruncate(t *testing.T) {

@@ -13,7 +13,8 @@ import (
 	"github.com/downtime-detector/downtime/receiver/config"
 )
 
-// MaxLength is Telegram's message limit (UTF-16 code units).
+// MaxLength is Telegram's message limit: 4096 code points of the text after
+// entity parsing. The renderer measures it with Length, on the raw HTML.
 const MaxLength = 4096
 
 // MaxEntities is how many formatting entities (tags) Telegram applies in one
@@ -114,7 +115,39 @@ func New(cfg config.Templates, loc *time.Location, layout string) (*Renderer, er
 		}
 		r.user[k] = true
 	}
+	if err := r.trial(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// trial renders every user template with a sample alert, so that a template
+// whose own markup is not valid Telegram HTML ("<span>", "<b>" unclosed) is
+// refused when the configuration is loaded (--config.check), not at the
+// first alert. Execution errors are left to Render: they may depend on the
+// alert.
+func (r *Renderer) trial() error {
+	now := time.Date(2026, 11, 24, 19, 14, 11, 0, time.UTC)
+	a := amtemplate.Alert{Status: string(model.AlertFiring), StartsAt: now.Add(-12 * time.Minute),
+		Labels:      amtemplate.KV{"alertname": "HostDown", "job": "ping", "severity": "critical", "target": "db1.example.com"},
+		Annotations: amtemplate.KV{"summary": "db1.example.com does not answer ping"}}
+	for _, k := range Kinds {
+		if !r.user[k] {
+			continue
+		}
+		d := Data{Kind: k, Alerts: []amtemplate.Alert{a}, Now: now, Reminder: 1, Reminders: 3}
+		if k == Resolved || k == ResolvedEdit {
+			d.Alerts[0].Status, d.Alerts[0].EndsAt = string(model.AlertResolved), now
+		}
+		var b strings.Builder
+		if r.tmpl.ExecuteTemplate(&b, string(k), r.context(d, 0, 0)) != nil {
+			continue
+		}
+		if err := Validate(strings.TrimSpace(b.String())); err != nil {
+			return fmt.Errorf("template %q produced invalid Telegram HTML: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // FromConfig is New with the configuration's templates, time zone and

@@ -64,6 +64,10 @@ func TestUserTemplateErrors(t *testing.T) {
 			`template "firing": template: firing:1:3: executing "firing" at <.Nope>: can't evaluate field Nope in type render.Context`},
 		{"invalid HTML", config.Templates{Firing: "<b>{{ .Host }}"}, Firing,
 			`template "firing" produced invalid Telegram HTML: unclosed <b>`},
+		{"span without tg-spoiler class", config.Templates{Resolved: "<span>{{ .Host }}</span>"}, Resolved,
+			`template "resolved" produced invalid Telegram HTML: offset 0: <span> must have class="tg-spoiler"`},
+		{"custom emoji id", config.Templates{Firing: `<tg-emoji emoji-id="x">🔴</tg-emoji>`}, Firing,
+			`template "firing" produced invalid Telegram HTML: offset 0: <tg-emoji> needs a positive numeric emoji-id, got "x"`},
 		{"empty output", config.Templates{Firing: "{{ if false }}x{{ end }}"}, Firing,
 			`render: template "firing" produced empty messages`},
 	}

@@ -23,15 +23,16 @@ import (
 )
 
 const (
-	// MaxMessageLength is Telegram's limit for one text message, counted in
-	// UTF-16 code units after HTML entity parsing.
+	// MaxMessageLength is Telegram's limit for one text message: 4096
+	// Unicode code points of the text after HTML entity parsing and trimming
+	// (tdlib counts code points; UTF-16 units are only for entity offsets).
 	MaxMessageLength = 4096
 	// DefaultAPIURL is the official Bot API base URL.
 	DefaultAPIURL = "https://api.telegram.org"
 	// maxResponseBytes bounds how much of an answer is read: a broken proxy
 	// must not make the receiver buffer an unbounded body.
 	maxResponseBytes = 8 << 20
-	defaultTimeout   = 30 * time.Second
+	defaultTimeout   = 60 * time.Second // see delivery.Options.SendTimeout
 )
 
 // Client talks to one bot on one Bot API server. It is safe for concurrent use.
@@ -49,7 +50,7 @@ func (c *Client) GoString() string { return c.String() }
 // New returns a client for the bot token at apiURL (for example
 // DefaultAPIURL or a self-hosted Bot API server). It never contacts Telegram,
 // so the receiver starts while Telegram is unreachable. A nil hc uses an
-// http.Client with a 30 s timeout.
+// http.Client with a 60 s timeout.
 func New(token, apiURL string, hc *http.Client) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("telegram: bot token is empty")

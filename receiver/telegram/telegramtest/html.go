@@ -27,10 +27,12 @@ type openTag struct {
 // ("Unsupported start tag \"x\" at byte offset 3", ...).
 //
 // It follows tdlib's parser (td/telegram/MessageEntity.cpp, parse_html),
-// stricter in one respect: tdlib keeps a '&' that starts no known character
-// reference as text and accepts a reference without its ';', although the
-// Bot API documentation requires "&amp;". The fake rejects both, so that a
-// renderer that forgets to escape is caught in tests.
+// stricter in two respects: tdlib keeps a '&' that starts no known character
+// reference (or one naming NUL, a surrogate, U+10FFFF or above) as text and
+// accepts a reference without its ';', although the Bot API documentation
+// requires "&amp;"; the fake rejects both, so that a renderer that forgets to
+// escape is caught in tests. And it does not know tdlib's newest tag,
+// <tg-time unix=... format=...>, which the receiver does not use.
 func ParseHTML(text string) (plain string, entities []Entity, err error) {
 	p := htmlParser{text: text}
 	return p.parse()
@@ -62,6 +64,9 @@ func (p *htmlParser) parse() (string, []Entity, error) {
 		switch c := p.text[p.i]; c {
 		case '&':
 			r, n := decodeEntity(p.text[p.i:])
+			if n > 0 && r >= 0xd800 && r <= 0xdfff {
+				return "", nil, parseErrorf("Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units")
+			}
 			if n == 0 {
 				return "", nil, parseErrorf("Character '&' is reserved and must be escaped as \"&amp;\" at byte offset %d", p.i)
 			}
@@ -145,7 +150,7 @@ func (p *htmlParser) attributes(tag string, begin int) (arg string, expandable b
 			return "", false, parseErrorf("Unclosed start tag at byte offset %d", begin)
 		}
 		nameBegin := p.i
-		for !isSpace(p.at(p.i)) && p.at(p.i) != '=' && p.at(p.i) != '>' {
+		for c := p.at(p.i); !isSpace(c) && c != '=' && c != '>' && c != '/' && c != '"' && c != '\''; c = p.at(p.i) {
 			p.i++
 		}
 		attr := p.text[nameBegin:p.i]
@@ -156,11 +161,14 @@ func (p *htmlParser) attributes(tag string, begin int) (arg string, expandable b
 			p.i++
 		}
 		if p.at(p.i) != '=' {
+			// An attribute without a value is ignored, but "expandable".
+			if p.i >= len(p.text) {
+				return "", false, parseErrorf("Unclosed start tag \"%s\" at byte offset %d", tag, begin)
+			}
 			if tag == "blockquote" && attr == "expandable" {
 				expandable = true
-				continue
 			}
-			return "", false, parseErrorf("Expected equal sign in declaration of an attribute of the tag \"%s\" at byte offset %d", tag, begin)
+			continue
 		}
 		p.i++
 		value, err := p.attributeValue(tag, begin)
@@ -286,11 +294,12 @@ func decodeEntity(s string) (r rune, n int) {
 		return 0, 0
 	}
 	base, digits := 10, name[1:]
-	if digits[0] == 'x' || digits[0] == 'X' {
+	if digits[0] == 'x' { // tdlib reads "&#X" as text
 		base, digits = 16, digits[1:]
 	}
 	v, err := strconv.ParseUint(digits, base, 32)
-	if err != nil || v == 0 || v > 0x10ffff || v >= 0xd800 && v <= 0xdfff {
+	// A surrogate is decoded (and refused by the caller, as tdlib does).
+	if err != nil || v == 0 || v >= 0x10ffff {
 		return 0, 0
 	}
 	return rune(v), end + 1

@@ -21,9 +21,13 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	thread, ok := intParam(p["message_thread_id"])
+	threadID, ok := intParam(p["message_thread_id"])
 	if !ok {
 		return nil, badRequest("invalid message thread identifier specified")
+	}
+	thread, e := s.topic(chat, int(threadID))
+	if e != nil {
+		return nil, e
 	}
 	replyTo, allowNoReply, e := replyParams(p)
 	if e != nil {
@@ -40,12 +44,40 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	id := s.nextID[chat]
 	s.content[msgKey{chat, id}] = content{plain: t.plain, entities: t.entities}
 	s.sent = append(s.sent, Sent{
-		ChatID: chat, ThreadID: int(thread), MessageID: id, ReplyTo: replyTo, Text: t.raw,
+		ChatID: chat, ThreadID: thread, MessageID: id, ReplyTo: replyTo, Text: t.raw,
 		Silent: boolParam(p["disable_notification"]), ParseMode: t.parseMode, Plain: t.plain,
 		NoPreview: noPreview(p), At: now,
 	})
 	s.notify()
-	return messageResult(chat, id, int(thread), t, now), nil
+	m := messageResult(chat, id, thread, t, now)
+	if s.forums[chat] != nil {
+		m["chat"].(map[string]any)["is_forum"] = true
+	}
+	return m, nil
+}
+
+// generalTopic is the thread id of a forum's General topic.
+const generalTopic = 1
+
+// topic applies message_thread_id as the Bot API does and returns the topic
+// the message goes to; s.mu is held. In a forum only its topics exist, and
+// the General topic is reached without a thread id: an explicit 1 is "not
+// found" like an unknown topic. A private chat without topics answers the
+// same; other chats without topics ignore the thread id.
+func (s *Server) topic(chat string, thread int) (int, *apiError) {
+	if thread == 0 {
+		return 0, nil
+	}
+	topics, forum := s.forums[chat]
+	switch {
+	case forum && (thread == generalTopic || !topics[thread]):
+		return 0, badRequest("message thread not found")
+	case forum:
+		return thread, nil
+	case chatObject(chat)["type"] == "private":
+		return 0, badRequest("message thread not found")
+	}
+	return 0, nil
 }
 
 // replyParams reads reply_parameters (Bot API 7.0) or the older

@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// maxLength is Telegram's message limit in UTF-16 code units after parsing.
+// maxLength is Telegram's message limit (its option message_text_length_max,
+// 4096 or more), counted as tdlib does (td/telegram/MessageContent.cpp): in
+// Unicode code points of the text after entity parsing and trimming, not in
+// UTF-16 units (those are for entity offsets) nor in bytes of the HTML.
 const maxLength = 4096
 
 // apiError is a Bot API error answer.
@@ -68,25 +70,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
 }
 
-// outage applies SetDelay, SetUnreachable and SetDown; it reports whether
+// outage applies SetDelay, DelayNext, SetUnreachable and SetDown; it reports whether
 // it answered the request.
 func (s *Server) outage(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	down, unreachable, delay := s.down, s.unreachable, s.delay
+	if s.slow.n > 0 {
+		s.slow.n--
+		delay += s.slow.d
+	}
 	s.mu.Unlock()
 	if delay > 0 {
-		// Read the request first: only then does net/http notice a client
-		// that gives up, and cancel r.Context().
+		// The request is read first, as the Bot API reads it whole before
+		// it starts. Like the Bot API, the request is processed even if the client
+		// gives up meanwhile: only the answer is lost. So a client timeout
+		// does not mean the message was not sent.
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 		if err != nil {
 			return true
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return true
-		}
+		time.Sleep(delay)
 	}
 	switch {
 	case unreachable:
@@ -174,7 +178,7 @@ func parseText(raw, parseMode string) (text, *apiError) {
 	if trimmed == "" {
 		return t, badRequest("message text is empty")
 	}
-	if len(utf16.Encode([]rune(trimmed))) > maxLength {
+	if utf8.RuneCountInString(trimmed) > maxLength {
 		return t, badRequest("message is too long")
 	}
 	return t, nil

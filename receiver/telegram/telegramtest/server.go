@@ -9,14 +9,19 @@
 //     form-encoded, multipart, as a query string or as a JSON object.
 //   - parse_mode=HTML is parsed like tdlib does (see ParseHTML): 400
 //     "Bad Request: can't parse entities: ..." on bad HTML; the text after
-//     parsing is limited to 4096 UTF-16 code units (400 "Bad Request: message
-//     is too long"); empty text is 400 "Bad Request: message text is empty".
+//     parsing and trimming is limited to 4096 code points (400 "Bad Request:
+//     message is too long"); empty text is 400 "Bad Request: message text is
+//     empty".
 //   - Flood limits (DefaultLimits, SetLimits) on sendMessage and
 //     editMessageText answer 429 with parameters.retry_after.
 //   - editMessageText: 400 "message to edit not found", and "message is not
 //     modified: ..." when text and entities are unchanged.
 //   - reply_parameters (or reply_to_message_id) to a missing message is 400
 //     "message to be replied not found" unless allow_sending_without_reply.
+//   - message_thread_id: topics exist only in forums (SetForum); an unknown
+//     topic and the General topic's explicit id 1 are 400 "Bad Request:
+//     message thread not found"; in a group or channel without topics the
+//     thread id is ignored, in a private chat without topics it is "not found".
 //
 // Controls: SetDown (502 HTML page), SetUnreachable (connections dropped),
 // SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
@@ -41,7 +46,7 @@ const BotUsername = "downtime_test_bot"
 // Sent is a message the fake accepted.
 type Sent struct {
 	ChatID    string
-	ThreadID  int
+	ThreadID  int // the topic the message went to (0: none, or General)
 	MessageID int
 	ReplyTo   int    // the message id asked for in reply_parameters or reply_to_message_id
 	Text      string // text as sent (HTML when ParseMode is HTML)
@@ -75,9 +80,11 @@ type Server struct {
 	down        bool
 	unreachable bool
 	delay       time.Duration
+	slow        slowNext
 	fail        failure
 	migrated    map[string]string
-	allowed     map[string]bool // nil: every chat exists
+	forums      map[string]map[int]bool // chat -> its topics
+	allowed     map[string]bool         // nil: every chat exists
 	limits      limiter
 	tooMany     int
 	calls       map[string]int
@@ -90,6 +97,11 @@ type Server struct {
 }
 
 type failure struct{ n, code, retryAfter int }
+
+type slowNext struct {
+	n int
+	d time.Duration
+}
 
 type msgKey struct {
 	chat string
@@ -128,6 +140,7 @@ func newServer(token string) *Server {
 		Token:    token,
 		changed:  make(chan struct{}),
 		migrated: map[string]string{},
+		forums:   map[string]map[int]bool{},
 		limits:   limiter{limits: DefaultLimits()},
 		calls:    map[string]int{},
 		content:  map[msgKey]content{},
@@ -154,12 +167,22 @@ func (s *Server) SetUnreachable(unreachable bool) {
 	s.unreachable = unreachable
 }
 
-// SetDelay makes every answer wait d first (a slow Telegram), so tests can
-// catch a send in flight, e.g. during a graceful shutdown.
+// SetDelay makes every request wait d before it is processed (a slow
+// Telegram), so tests can catch a send in flight, e.g. during a graceful
+// shutdown. As with the real Bot API, a client that hangs up meanwhile does
+// not cancel the request: the message is sent, only the answer is lost.
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// DelayNext makes the next n requests wait d before they are processed, on
+// top of SetDelay; like SetDelay, a client that hangs up does not cancel them.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow = slowNext{n: n, d: d}
 }
 
 // FailNext makes the next n sendMessage/editMessageText requests fail with
@@ -179,6 +202,24 @@ func (s *Server) MigrateChat(from, to string) {
 	s.migrated[from] = to
 	if s.allowed != nil {
 		s.allowed[to] = true
+	}
+}
+
+// SetForum makes chat a forum supergroup (or a private chat with topics)
+// whose topics are the given thread ids, and adds them if it already is one.
+// The General topic (thread id 1) is always there but, as in Telegram, only
+// reached without a message_thread_id: an explicit 1, like an unknown topic,
+// is 400 "Bad Request: message thread not found". Without SetForum a chat
+// has no topics: a thread id is ignored in a group or channel and "not
+// found" in a private chat, as by the Bot API.
+func (s *Server) SetForum(chat string, topics ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.forums[chat] == nil {
+		s.forums[chat] = map[int]bool{}
+	}
+	for _, t := range topics {
+		s.forums[chat][t] = true
 	}
 }
 

@@ -96,6 +96,7 @@ func TestRouting(t *testing.T) {
 func TestEncodings(t *testing.T) {
 	s := NewServer(t, token)
 	s.SetLimits(Limits{})
+	s.SetForum("-100", 3)
 	endpoint := s.URL + "/bot" + token + "/sendMessage"
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
@@ -379,5 +380,54 @@ func TestNewServerOnAndWait(t *testing.T) {
 			t.Errorf("got message id %d twice in chat %s", m.MessageID, m.ChatID)
 		}
 		ids[m.ChatID][m.MessageID] = true
+	}
+}
+
+func TestForumTopics(t *testing.T) {
+	s := NewServer(t, token)
+	s.SetLimits(Limits{})
+	s.SetForum("-1001", 5, 9)
+	const notFound = "Bad Request: message thread not found"
+	tests := []struct {
+		name, chat, thread string
+		status             int
+		desc               string
+		topic              int // where the message went
+	}{
+		{"forum, no thread: General", "-1001", "", 200, "", 0},
+		{"forum, a topic", "-1001", "5", 200, "", 5},
+		{"forum, another topic", "-1001", "9", 200, "", 9},
+		{"forum, General explicitly", "-1001", "1", 400, notFound, 0},
+		{"forum, unknown topic", "-1001", "6", 400, notFound, 0},
+		{"supergroup without topics: ignored", "-1002", "5", 200, "", 0},
+		{"group: ignored", "-5", "5", 200, "", 0},
+		{"channel: ignored", "@news", "5", 200, "", 0},
+		{"private chat without topics", "42", "5", 400, notFound, 0},
+		{"not a number", "-1001", "x", 400, "Bad Request: invalid message thread identifier specified", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(s.Messages())
+			a := post(t, s, token, "sendMessage", url.Values{"chat_id": {tt.chat}, "text": {"x"}, "message_thread_id": {tt.thread}})
+			checkAnswer(t, a, tt.status, tt.desc)
+			msgs := s.Messages()
+			if tt.status != 200 {
+				if len(msgs) != before {
+					t.Errorf("got %d new messages, want none", len(msgs)-before)
+				}
+				return
+			}
+			if len(msgs) != before+1 || msgs[before].ThreadID != tt.topic {
+				t.Fatalf("got messages %+v, want one more in topic %d", msgs[before:], tt.topic)
+			}
+			res, _ := a.body["result"].(map[string]any)
+			if got, _ := res["message_thread_id"].(float64); int(got) != tt.topic {
+				t.Errorf("got result message_thread_id %v, want %d", res["message_thread_id"], tt.topic)
+			}
+			chat, _ := res["chat"].(map[string]any)
+			if forum, _ := chat["is_forum"].(bool); forum != (tt.chat == "-1001") {
+				t.Errorf("got chat.is_forum %v, want %v", forum, tt.chat == "-1001")
+			}
+		})
 	}
 }
