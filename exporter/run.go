@@ -19,6 +19,7 @@ import (
 	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/targets"
 )
 
 // shutdownTimeout bounds how long in-flight scrapes may take at exit.
@@ -30,6 +31,7 @@ type options struct {
 	args            []string // targets given as arguments
 	defaults        config.Defaults
 	configCheck     bool
+	limits          config.Limits // --config.allow-empty, --ping.max-rate
 	web             *web.FlagConfig
 	telemetryPath   string
 	mode            prober.Mode
@@ -41,7 +43,7 @@ type options struct {
 	// Hooks for tests; zero values mean the real thing.
 	listeners   []net.Listener                              // serve on these instead of --web.listen-address
 	newEngine   func(prober.Options) (prober.Engine, error) // e.g. inside a network namespace
-	resolver    Resolver
+	resolver    targets.Resolver
 	resolveTick time.Duration // how often the resolver looks for due names
 	now         func() time.Time
 }
@@ -51,7 +53,7 @@ type exporter struct {
 	o        options
 	reg      *prometheus.Registry
 	col      *collector.Collector // served next to reg, not registered: see Collector.Gather
-	targets  *manager
+	targets  *targets.Manager
 	reloadMu sync.Mutex
 	reloadOK prometheus.Gauge
 	reloadTS prometheus.Gauge
@@ -61,7 +63,7 @@ type exporter struct {
 // is cancelled, then shuts down gracefully.
 func run(ctx context.Context, o options) error {
 	o = o.withDefaults()
-	cfg, err := config.Load(o.configFile, o.defaults, o.args)
+	cfg, err := o.loadConfig()
 	if err != nil {
 		return err
 	}
@@ -77,8 +79,11 @@ func run(ctx context.Context, o options) error {
 	}
 	defer eng.Close()
 	e.col = collector.New(o.now)
-	e.targets = newManager(eng, e.col, o, e.reg)
-	e.targets.apply(cfg)
+	e.targets = targets.New(targets.Options{
+		Engine: eng, Collector: e.col, Resolver: o.resolver, Logger: o.logger, Now: o.now,
+		ResolveInterval: o.resolveInterval, ResolveTick: o.resolveTick, Registerer: e.reg,
+	})
+	e.targets.Apply(cfg)
 	e.reloadOK.Set(1)
 	e.reloadTS.SetToCurrentTime()
 	if len(cfg.Targets) == 0 {
@@ -88,9 +93,23 @@ func run(ctx context.Context, o options) error {
 
 	var wg sync.WaitGroup
 	rctx, stopResolver := context.WithCancel(ctx)
-	wg.Go(func() { e.targets.resolveLoop(rctx) })
+	wg.Go(func() { e.targets.Run(rctx) })
 	defer func() { stopResolver(); wg.Wait() }()
 	return e.serve(ctx)
+}
+
+// loadConfig loads the file and arguments and applies the limits: a
+// configuration with no target (unless --config.allow-empty) or above
+// --ping.max-rate is refused at start and on reload alike.
+func (o options) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(o.configFile, o.defaults, o.args)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Check(o.configFile, o.limits); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func (o options) withDefaults() options {
@@ -99,15 +118,6 @@ func (o options) withDefaults() options {
 	}
 	if o.newEngine == nil {
 		o.newEngine = prober.New
-	}
-	if o.resolver == nil {
-		o.resolver = net.DefaultResolver
-	}
-	if o.resolveTick == 0 {
-		o.resolveTick = time.Second
-	}
-	if o.resolveInterval <= 0 {
-		o.resolveInterval = 5 * time.Minute
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -143,13 +153,13 @@ func (e *exporter) registerSelfMetrics() {
 func (e *exporter) reload() error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
-	cfg, err := config.Load(e.o.configFile, e.o.defaults, e.o.args)
+	cfg, err := e.o.loadConfig()
 	if err != nil {
 		e.reloadOK.Set(0)
 		e.o.logger.Error("reload failed, keeping the running configuration", "err", err)
 		return err
 	}
-	e.targets.apply(cfg)
+	e.targets.Apply(cfg)
 	e.reloadOK.Set(1)
 	e.reloadTS.SetToCurrentTime()
 	e.o.logger.Info("configuration reloaded", "targets", len(cfg.Targets))
