@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -59,6 +60,8 @@ func parseFlags(args []string) (options, error) {
 	app.Flag("config.check", "Validate the configuration and the targets given as arguments, then exit.").BoolVar(&o.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	o.web = kingpinflag.AddFlags(app, ":9426")
+	app.Flag("web.max-requests", "Maximum number of concurrent scrapes; more are answered 503.").Default(strconv.Itoa(defaultWebLimits.maxInFlight)).IntVar(&o.webLimits.maxInFlight)
+	app.Flag("web.scrape-timeout", "Longest time a scrape may take to be written (or the scraper's own timeout, if shorter).").Default(defaultWebLimits.scrapeTimeout.String()).DurationVar(&o.webLimits.scrapeTimeout)
 	interval := app.Flag("ping.interval", "Default interval between echo requests to a target.").Default("1s").Duration()
 	timeout := app.Flag("ping.timeout", "Default time to wait for a reply; a later reply counts as lost (and late).").Default("1s").Duration()
 	size := app.Flag("ping.size", "Default ICMP payload size in bytes.").Default("56").Int()

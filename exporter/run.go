@@ -32,6 +32,7 @@ type options struct {
 	defaults        config.Defaults
 	configCheck     bool
 	limits          config.Limits // --config.allow-empty, --ping.max-rate
+	webLimits       webLimits     // zero fields: defaultWebLimits
 	web             *web.FlagConfig
 	telemetryPath   string
 	mode            prober.Mode
@@ -125,6 +126,7 @@ func (o options) withDefaults() options {
 	if o.telemetryPath == "" {
 		o.telemetryPath = "/metrics"
 	}
+	o.webLimits = o.webLimits.withDefaults()
 	if o.engine == "" {
 		o.engine = prober.EngineShared
 	}
@@ -172,7 +174,7 @@ func (e *exporter) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := e.o.webLimits.newServer(h)
 	errc := make(chan error, 1)
 	go func() {
 		if e.o.listeners != nil {
@@ -203,7 +205,7 @@ func (e *exporter) serve(ctx context.Context) error {
 // handler routes the metrics, landing page, health and reload endpoints.
 func (e *exporter) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(e.o.telemetryPath, e.metricsHandler())
+	mux.Handle(e.o.telemetryPath, e.o.webLimits.limitScrapes(e.metricsHandler()))
 	if e.o.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Downtime Exporter",
