@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/downtime-detector/downtime/exporter/collector"
+	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/internal/fakes"
 	"github.com/downtime-detector/downtime/exporter/prober"
 )
@@ -313,6 +314,59 @@ func TestMetricsFormats(t *testing.T) {
 		}
 		if _, ok := value(string(b), "downtime_exporter_config_last_reload_successful"); !ok {
 			t.Errorf("got no self-metrics in the text scrape, want them")
+		}
+	})
+}
+
+// TestReloadRefusesEmpty: a reload that would drop every target (a file
+// emptied, truncated or cleared) is refused and the running targets keep
+// probing, unless --config.allow-empty; starting without targets is refused
+// the same way.
+func TestReloadRefusesEmpty(t *testing.T) {
+	fe := fakes.NewEngine()
+	path := tempConfig(t, reloadBefore)
+	a := start(t, options{configFile: path, newEngine: fe.New})
+	for _, tt := range []struct{ name, text, want string }{
+		{"empty", "", config.ErrNoDocument.Error()},
+		{"comments", "# all gone\n", config.ErrNoDocument.Error()},
+		{"null", "null\n", config.ErrNoDocument.Error()},
+		{"no targets", "targets: []\n", `no targets: config file "` + path + `" lists none and none are given as arguments (run with --config.allow-empty to start or reload without targets)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			writeConfig(t, path, tt.text)
+			if code, msg := a.post(t, "/-/reload"); code != 500 || !strings.Contains(msg, tt.want) {
+				t.Errorf("POST /-/reload: got %d %q, want 500 containing %q", code, msg, tt.want)
+			}
+			if _, ok := fe.Get("127.0.0.2"); !ok {
+				t.Errorf("running targets: got 127.0.0.2 gone from the engine, want kept")
+			}
+			if got := mustValue(t, a.scrape(t), `downtime_exporter_config_last_reload_successful`); got != 0 {
+				t.Errorf("reload gauge: got %v, want 0", got)
+			}
+		})
+	}
+
+	t.Run("start", func(t *testing.T) {
+		err := run(t.Context(), options{configFile: path, defaults: defaultsForTest(), newEngine: fakes.NewEngine().New})
+		if want := "no targets: config file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("run without targets: got %v, want an error containing %q", err, want)
+		}
+	})
+
+	t.Run("allowed", func(t *testing.T) {
+		fe := fakes.NewEngine()
+		path := tempConfig(t, reloadBefore)
+		a := start(t, options{configFile: path, newEngine: fe.New, limits: config.Limits{AllowEmpty: true}})
+		writeConfig(t, path, "targets: []\n")
+		if code, msg := a.post(t, "/-/reload"); code != 200 {
+			t.Fatalf("POST /-/reload with --config.allow-empty: got %d %q, want 200", code, msg)
+		}
+		if got := mustValue(t, a.scrape(t), `downtime_exporter_targets`); got != 0 {
+			t.Errorf("targets gauge: got %v, want 0", got)
+		}
+		writeConfig(t, path, "")
+		if code, _ := a.post(t, "/-/reload"); code != 500 {
+			t.Errorf("POST /-/reload of an empty file with --config.allow-empty: got %d, want 500 (a file must say so)", code)
 		}
 	})
 }
