@@ -85,4 +85,7 @@ func BenchmarkWriteProto(b *testing.B) {
 
 type countingWriter int
 
-func (n *countingWriter) Write(p []byte) (int, error) { *n += countingWriter(len(p)); return len(p), nil }
+func (n *countingWriter) Write(p []byte) (int, error) {
+	*n += countingWriter(len(p))
+	return len(p), nil
+}
