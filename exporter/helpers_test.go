@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/downtime-detector/downtime/exporter/config"
-	"github.com/downtime-detector/downtime/exporter/prober"
 )
 
 // testApp is run() serving on a real listener on 127.0.0.1:0.
@@ -160,121 +156,6 @@ func writeConfig(t *testing.T, path, text string) string {
 func tempConfig(t *testing.T, text string) string {
 	t.Helper()
 	return writeConfig(t, filepath.Join(t.TempDir(), "downtime.yml"), text)
-}
-
-// fakeEngine records targets; tests drive probes by hand with probe.
-type fakeEngine struct {
-	mu      sync.Mutex
-	targets map[string]fakeTarget
-	adds    int
-}
-
-type fakeTarget struct {
-	t   prober.Target
-	obs prober.Observer
-}
-
-func newFakeEngine() *fakeEngine { return &fakeEngine{targets: map[string]fakeTarget{}} }
-
-func (f *fakeEngine) newEngine(prober.Options) (prober.Engine, error) { return f, nil }
-
-func (f *fakeEngine) Add(key string, t prober.Target, obs prober.Observer) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.targets[key] = fakeTarget{t, obs}
-	f.adds++
-	return nil
-}
-
-func (f *fakeEngine) Remove(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.targets, key)
-}
-
-func (f *fakeEngine) Close() error { return nil }
-
-func (f *fakeEngine) get(key string) (fakeTarget, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ft, ok := f.targets[key]
-	return ft, ok
-}
-
-// probe plays one probe of key: sent, then replied (1 ms) or lost.
-func (f *fakeEngine) probe(t *testing.T, key string, reply bool) {
-	t.Helper()
-	ft, ok := f.get(key)
-	if !ok {
-		t.Fatalf("probe %s: got no such target in the engine, want one", key)
-	}
-	now := time.Now()
-	ft.obs.Sent(now)
-	if reply {
-		ft.obs.Replied(time.Millisecond, now.Add(time.Millisecond))
-	} else {
-		ft.obs.Lost()
-	}
-}
-
-// waitAddr waits until key is probed at addr.
-func (f *fakeEngine) waitAddr(t *testing.T, key string, addr netip.Addr, timeout time.Duration) fakeTarget {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ft, ok := f.get(key)
-		if ok && ft.t.Addr == addr {
-			return ft
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("engine target %s: got %v (present %v), want address %s within %s", key, ft.t.Addr, ok, addr, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// fakeResolver answers from a map; unknown names are "no such host".
-type fakeResolver struct {
-	mu    sync.Mutex
-	hosts map[string][]netip.Addr
-	calls map[string]int
-}
-
-func newFakeResolver(hosts map[string]string) *fakeResolver {
-	r := &fakeResolver{hosts: map[string][]netip.Addr{}, calls: map[string]int{}}
-	for h, a := range hosts {
-		r.set(h, a)
-	}
-	return r
-}
-
-func (r *fakeResolver) set(host string, addrs ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.hosts[host] = nil
-	for _, a := range addrs {
-		r.hosts[host] = append(r.hosts[host], netip.MustParseAddr(a))
-	}
-}
-
-func (r *fakeResolver) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls[host]++
-	addrs, ok := r.hosts[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if network == "ip" || (network == "ip4") == a.Is4() {
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return nil, &net.DNSError{Err: fmt.Sprintf("no %s address", network), Name: host, IsNotFound: true}
-	}
-	return out, nil
 }
 
 func defaultsForTest() config.Defaults { return config.DefaultDefaults }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -37,21 +38,25 @@ func main() {
 	}
 }
 
-// parseFlags turns the command line into options (see CONTRACTS.md for the
-// flags, which deploy/ and the end-to-end test rely on).
+// parseFlags turns the command line into options (README.md lists the
+// flags; deploy/ and the end-to-end test rely on them).
 func parseFlags(args []string) (options, error) {
 	app := kingpin.New(program, "Pings hosts continuously and exposes reachability, round-trip time and loss as Prometheus metrics.")
 	var o options
 	var privileged bool
 	app.Flag("config.file", "YAML file with targets (see README). Reloaded on SIGHUP and POST /-/reload.").StringVar(&o.configFile)
+	app.Flag("config.allow-empty", "Start and reload with no targets; without it a configuration with no target is refused.").BoolVar(&o.limits.AllowEmpty)
 	app.Flag("config.check", "Validate the configuration and the targets given as arguments, then exit.").BoolVar(&o.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	o.web = kingpinflag.AddFlags(app, ":9426")
+	app.Flag("web.max-requests", "Maximum number of concurrent scrapes; more are answered 503.").Default(strconv.Itoa(defaultWebLimits.maxInFlight)).IntVar(&o.webLimits.maxInFlight)
+	app.Flag("web.scrape-timeout", "Longest time a scrape may take to be written (or the scraper's own timeout, if shorter).").Default(defaultWebLimits.scrapeTimeout.String()).DurationVar(&o.webLimits.scrapeTimeout)
 	interval := app.Flag("ping.interval", "Default interval between echo requests to a target.").Default("1s").Duration()
 	timeout := app.Flag("ping.timeout", "Default time to wait for a reply; a later reply counts as lost (and late).").Default("1s").Duration()
 	size := app.Flag("ping.size", "Default ICMP payload size in bytes.").Default("56").Int()
 	app.Flag("ping.privileged", "Use raw ICMP sockets (root or CAP_NET_RAW); --no-ping.privileged uses ICMP datagram sockets (net.ipv4.ping_group_range).").Default("true").BoolVar(&privileged)
 	app.Flag("ping.resolve-interval", "How often to re-resolve host names (also sooner when a target stops answering).").Default("5m").DurationVar(&o.resolveInterval)
+	app.Flag("ping.max-rate", "Ceiling on the total probe rate, echo requests per second over all targets; a configuration above it is refused.").Default("100000").Float64Var(&o.limits.MaxRate)
 	app.Flag("ping.engine", "Probing engine: shared (one socket per IP family for all targets) or pro-bing (one pinger per target).").Default(prober.EngineShared).EnumVar(&o.engine, prober.EngineShared, prober.EngineProBing)
 	app.Arg("target", "Hosts (names or IP addresses) to ping, in addition to those in --config.file.").StringsVar(&o.args)
 	logCfg := &promslog.Config{}

@@ -30,11 +30,18 @@ func TestParseFlags(t *testing.T) {
 		if o.telemetryPath != "/metrics" || o.resolveInterval != 5*time.Minute {
 			t.Errorf("telemetry path, resolve interval: got %q %s, want /metrics 5m", o.telemetryPath, o.resolveInterval)
 		}
+		if want := (config.Limits{MaxRate: config.DefaultMaxRate}); o.limits != want {
+			t.Errorf("limits: got %+v, want %+v", o.limits, want)
+		}
+		if o.webLimits.withDefaults() != defaultWebLimits || o.webLimits.maxInFlight != 10 || o.webLimits.scrapeTimeout != 30*time.Second {
+			t.Errorf("web limits: got %+v, want the defaults", o.webLimits)
+		}
 	})
 	t.Run("set", func(t *testing.T) {
 		o, err := parseFlags([]string{"--ping.interval=2s", "--ping.timeout=500ms", "--ping.size=100",
 			"--no-ping.privileged", "--ping.engine=pro-bing", "--config.file=x.yml", "--config.check",
-			"--web.listen-address=127.0.0.1:1", "--web.listen-address=[::1]:1", "--ping.resolve-interval=1m"})
+			"--web.listen-address=127.0.0.1:1", "--web.listen-address=[::1]:1", "--ping.resolve-interval=1m",
+			"--config.allow-empty", "--ping.max-rate=500", "--web.max-requests=3", "--web.scrape-timeout=5s"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,6 +53,9 @@ func TestParseFlags(t *testing.T) {
 		if o.mode != prober.Unprivileged || o.engine != prober.EngineProBing || o.configFile != "x.yml" || !o.configCheck ||
 			len(*o.web.WebListenAddresses) != 2 || o.resolveInterval != time.Minute {
 			t.Errorf("got %+v, want every flag applied", o)
+		}
+		if o.limits != (config.Limits{AllowEmpty: true, MaxRate: 500}) || o.webLimits.maxInFlight != 3 || o.webLimits.scrapeTimeout != 5*time.Second {
+			t.Errorf("limits: got %+v %+v, want allow-empty, max rate 500, 3 scrapes, 5s", o.limits, o.webLimits)
 		}
 	})
 	t.Run("bad engine", func(t *testing.T) {

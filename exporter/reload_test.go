@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/downtime-detector/downtime/exporter/collector"
+	"github.com/downtime-detector/downtime/exporter/config"
+	"github.com/downtime-detector/downtime/exporter/internal/fakes"
 	"github.com/downtime-detector/downtime/exporter/prober"
 )
 
@@ -42,14 +44,14 @@ targets:
 // the running config and sets the gauge to 0; SIGHUP applies a change of
 // settings and keeps the counters.
 func TestReload(t *testing.T) {
-	fe := newFakeEngine()
+	fe := fakes.NewEngine()
 	path := tempConfig(t, reloadBefore)
-	a := start(t, options{configFile: path, newEngine: fe.newEngine})
+	a := start(t, options{configFile: path, newEngine: fe.New})
 	for range 3 {
-		fe.probe(t, "127.0.0.1", true)
+		fe.Probe(t, "127.0.0.1", true, time.Now())
 	}
-	fe.probe(t, "127.0.0.2", true)
-	before, _ := fe.get("127.0.0.1")
+	fe.Probe(t, "127.0.0.2", true, time.Now())
+	before, _ := fe.Get("127.0.0.1")
 
 	body := a.scrape(t)
 	if got := mustValue(t, body, `ping_requests_total{site="lab",target="127.0.0.1"}`); got != 3 {
@@ -77,10 +79,10 @@ func TestReload(t *testing.T) {
 		if got := mustValue(t, body, `ping_requests_total{role="new",site="",target="127.0.0.3"}`); got != 0 {
 			t.Errorf("added target's requests: got %v, want 0", got)
 		}
-		if _, ok := fe.get("127.0.0.2"); ok {
+		if _, ok := fe.Get("127.0.0.2"); ok {
 			t.Errorf("removed target: still in the engine, want removed")
 		}
-		if now, _ := fe.get("127.0.0.1"); now.obs != before.obs {
+		if now, _ := fe.Get("127.0.0.1"); now.Obs != before.Obs {
 			t.Errorf("unchanged target: got a new observer, want the same")
 		}
 		if got := mustValue(t, body, `downtime_exporter_targets`); got != 2 {
@@ -101,7 +103,7 @@ func TestReload(t *testing.T) {
 		if _, ok := value(body, `ping_requests_total{role="new",site="",target="127.0.0.3"}`); !ok {
 			t.Errorf("running config: got 127.0.0.3 gone, want kept")
 		}
-		if _, ok := fe.get("127.0.0.1"); !ok {
+		if _, ok := fe.Get("127.0.0.1"); !ok {
 			t.Errorf("running config: got 127.0.0.1 gone from the engine, want kept")
 		}
 	})
@@ -113,11 +115,11 @@ func TestReload(t *testing.T) {
 		if !ok {
 			t.Fatalf("reload gauge after SIGHUP: got %q, want 1", body)
 		}
-		now, _ := fe.get("127.0.0.1")
-		if got, want := now.t.Interval, 2*time.Second; got != want {
+		now, _ := fe.Get("127.0.0.1")
+		if got, want := now.T.Interval, 2*time.Second; got != want {
 			t.Errorf("interval after reload: got %s, want %s", got, want)
 		}
-		if now.obs != before.obs {
+		if now.Obs != before.Obs {
 			t.Errorf("changed settings: got a new observer, want the same (counters kept)")
 		}
 		if got := mustValue(t, body, `ping_requests_total{role="",site="lab",target="127.0.0.1"}`); got != 3 {
@@ -128,10 +130,10 @@ func TestReload(t *testing.T) {
 
 // TestReloadLabelsChange: new labels make a new series with fresh counters.
 func TestReloadLabelsChange(t *testing.T) {
-	fe := newFakeEngine()
+	fe := fakes.NewEngine()
 	path := tempConfig(t, reloadBefore)
-	a := start(t, options{configFile: path, newEngine: fe.newEngine})
-	fe.probe(t, "127.0.0.1", true)
+	a := start(t, options{configFile: path, newEngine: fe.New})
+	fe.Probe(t, "127.0.0.1", true, time.Now())
 	writeConfig(t, path, strings.Replace(reloadBefore, "site: lab", "site: attic", 1))
 	if code, msg := a.post(t, "/-/reload"); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, msg)
@@ -146,7 +148,7 @@ func TestReloadLabelsChange(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: newFakeEngine().newEngine})
+	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: fakes.NewEngine().New})
 	tests := []struct {
 		path     string
 		want     int
@@ -181,7 +183,7 @@ func TestWebConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	webCfg := "testdata/web-config.yml"
-	o := options{args: []string{"127.0.0.1"}, defaults: defaultsForTest(), newEngine: newFakeEngine().newEngine,
+	o := options{args: []string{"127.0.0.1"}, defaults: defaultsForTest(), newEngine: fakes.NewEngine().New,
 		listeners: []net.Listener{l},
 		web:       &web.FlagConfig{WebListenAddresses: &[]string{}, WebSystemdSocket: new(bool), WebConfigFile: &webCfg}}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -256,9 +258,9 @@ func TestExampleConfig(t *testing.T) {
 // TestMetricsFormats: protobuf (native histograms) through promhttp, text
 // through the fast path, gzipped when asked.
 func TestMetricsFormats(t *testing.T) {
-	fe := newFakeEngine()
-	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: fe.newEngine})
-	fe.probe(t, "127.0.0.1", true)
+	fe := fakes.NewEngine()
+	a := start(t, options{args: []string{"127.0.0.1"}, newEngine: fe.New})
+	fe.Probe(t, "127.0.0.1", true, time.Now())
 	get := func(header, value string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest("GET", a.url+"/metrics", nil)
@@ -312,6 +314,59 @@ func TestMetricsFormats(t *testing.T) {
 		}
 		if _, ok := value(string(b), "downtime_exporter_config_last_reload_successful"); !ok {
 			t.Errorf("got no self-metrics in the text scrape, want them")
+		}
+	})
+}
+
+// TestReloadRefusesEmpty: a reload that would drop every target (a file
+// emptied, truncated or cleared) is refused and the running targets keep
+// probing, unless --config.allow-empty; starting without targets is refused
+// the same way.
+func TestReloadRefusesEmpty(t *testing.T) {
+	fe := fakes.NewEngine()
+	path := tempConfig(t, reloadBefore)
+	a := start(t, options{configFile: path, newEngine: fe.New})
+	for _, tt := range []struct{ name, text, want string }{
+		{"empty", "", config.ErrNoDocument.Error()},
+		{"comments", "# all gone\n", config.ErrNoDocument.Error()},
+		{"null", "null\n", config.ErrNoDocument.Error()},
+		{"no targets", "targets: []\n", `no targets: config file "` + path + `" lists none and none are given as arguments (run with --config.allow-empty to start or reload without targets)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			writeConfig(t, path, tt.text)
+			if code, msg := a.post(t, "/-/reload"); code != 500 || !strings.Contains(msg, tt.want) {
+				t.Errorf("POST /-/reload: got %d %q, want 500 containing %q", code, msg, tt.want)
+			}
+			if _, ok := fe.Get("127.0.0.2"); !ok {
+				t.Errorf("running targets: got 127.0.0.2 gone from the engine, want kept")
+			}
+			if got := mustValue(t, a.scrape(t), `downtime_exporter_config_last_reload_successful`); got != 0 {
+				t.Errorf("reload gauge: got %v, want 0", got)
+			}
+		})
+	}
+
+	t.Run("start", func(t *testing.T) {
+		err := run(t.Context(), options{configFile: path, defaults: defaultsForTest(), newEngine: fakes.NewEngine().New})
+		if want := "no targets: config file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("run without targets: got %v, want an error containing %q", err, want)
+		}
+	})
+
+	t.Run("allowed", func(t *testing.T) {
+		fe := fakes.NewEngine()
+		path := tempConfig(t, reloadBefore)
+		a := start(t, options{configFile: path, newEngine: fe.New, limits: config.Limits{AllowEmpty: true}})
+		writeConfig(t, path, "targets: []\n")
+		if code, msg := a.post(t, "/-/reload"); code != 200 {
+			t.Fatalf("POST /-/reload with --config.allow-empty: got %d %q, want 200", code, msg)
+		}
+		if got := mustValue(t, a.scrape(t), `downtime_exporter_targets`); got != 0 {
+			t.Errorf("targets gauge: got %v, want 0", got)
+		}
+		writeConfig(t, path, "")
+		if code, _ := a.post(t, "/-/reload"); code != 500 {
+			t.Errorf("POST /-/reload of an empty file with --config.allow-empty: got %d, want 500 (a file must say so)", code)
 		}
 	})
 }

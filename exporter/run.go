@@ -19,6 +19,7 @@ import (
 	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/targets"
 	"github.com/downtime-detector/downtime/internal/reload"
 )
 
@@ -31,6 +32,8 @@ type options struct {
 	args            []string // targets given as arguments
 	defaults        config.Defaults
 	configCheck     bool
+	limits          config.Limits // --config.allow-empty, --ping.max-rate
+	webLimits       webLimits     // zero fields: defaultWebLimits
 	web             *web.FlagConfig
 	telemetryPath   string
 	mode            prober.Mode
@@ -42,7 +45,7 @@ type options struct {
 	// Hooks for tests; zero values mean the real thing.
 	listeners   []net.Listener                              // serve on these instead of --web.listen-address
 	newEngine   func(prober.Options) (prober.Engine, error) // e.g. inside a network namespace
-	resolver    Resolver
+	resolver    targets.Resolver
 	resolveTick time.Duration // how often the resolver looks for due names
 	now         func() time.Time
 }
@@ -52,7 +55,7 @@ type exporter struct {
 	o        options
 	reg      *prometheus.Registry
 	col      *collector.Collector // served next to reg, not registered: see Collector.Gather
-	targets  *manager
+	targets  *targets.Manager
 	reloader *reload.Reloader
 }
 
@@ -60,7 +63,7 @@ type exporter struct {
 // is cancelled, then shuts down gracefully.
 func run(ctx context.Context, o options) error {
 	o = o.withDefaults()
-	cfg, err := config.Load(o.configFile, o.defaults, o.args)
+	cfg, err := o.loadConfig()
 	if err != nil {
 		return err
 	}
@@ -76,8 +79,11 @@ func run(ctx context.Context, o options) error {
 	}
 	defer eng.Close()
 	e.col = collector.New(o.now)
-	e.targets = newManager(eng, e.col, o, e.reg)
-	e.targets.apply(cfg)
+	e.targets = targets.New(targets.Options{
+		Engine: eng, Collector: e.col, Resolver: o.resolver, Logger: o.logger, Now: o.now,
+		ResolveInterval: o.resolveInterval, ResolveTick: o.resolveTick, Registerer: e.reg,
+	})
+	e.targets.Apply(cfg)
 	e.reloader = reload.New(program, e.reg, o.logger, o.now, e.reload)
 	if len(cfg.Targets) == 0 {
 		o.logger.Warn("no targets: give some as arguments or in --config.file")
@@ -86,9 +92,23 @@ func run(ctx context.Context, o options) error {
 
 	var wg sync.WaitGroup
 	rctx, stopResolver := context.WithCancel(ctx)
-	wg.Go(func() { e.targets.resolveLoop(rctx) })
+	wg.Go(func() { e.targets.Run(rctx) })
 	defer func() { stopResolver(); wg.Wait() }()
 	return e.serve(ctx)
+}
+
+// loadConfig loads the file and arguments and applies the limits: a
+// configuration with no target (unless --config.allow-empty) or above
+// --ping.max-rate is refused at start and on reload alike.
+func (o options) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(o.configFile, o.defaults, o.args)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Check(o.configFile, o.limits); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func (o options) withDefaults() options {
@@ -98,21 +118,13 @@ func (o options) withDefaults() options {
 	if o.newEngine == nil {
 		o.newEngine = prober.New
 	}
-	if o.resolver == nil {
-		o.resolver = net.DefaultResolver
-	}
-	if o.resolveTick == 0 {
-		o.resolveTick = time.Second
-	}
-	if o.resolveInterval <= 0 {
-		o.resolveInterval = 5 * time.Minute
-	}
 	if o.now == nil {
 		o.now = time.Now
 	}
 	if o.telemetryPath == "" {
 		o.telemetryPath = "/metrics"
 	}
+	o.webLimits = o.webLimits.withDefaults()
 	if o.engine == "" {
 		o.engine = prober.EngineShared
 	}
@@ -131,11 +143,11 @@ func (e *exporter) registerSelfMetrics() {
 // the shared reloader, which serialises calls, logs failures and keeps the
 // gauges). On error the running configuration stays.
 func (e *exporter) reload() error {
-	cfg, err := config.Load(e.o.configFile, e.o.defaults, e.o.args)
+	cfg, err := e.o.loadConfig()
 	if err != nil {
 		return err
 	}
-	e.targets.apply(cfg)
+	e.targets.Apply(cfg)
 	e.o.logger.Info("configuration reloaded", "targets", len(cfg.Targets))
 	return nil
 }
@@ -146,7 +158,7 @@ func (e *exporter) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := e.o.webLimits.newServer(h)
 	errc := make(chan error, 1)
 	go func() {
 		if e.o.listeners != nil {
@@ -177,7 +189,7 @@ func (e *exporter) serve(ctx context.Context) error {
 // handler routes the metrics, landing page, health and reload endpoints.
 func (e *exporter) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(e.o.telemetryPath, e.metricsHandler())
+	mux.Handle(e.o.telemetryPath, e.o.webLimits.limitScrapes(e.metricsHandler()))
 	if e.o.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Downtime Exporter",

@@ -131,6 +131,9 @@ func Load(file string, d Defaults, args []string) (*Config, error) {
 
 // Parse decodes a configuration from YAML over the defaults d.
 func Parse(b []byte, d Defaults) (*Config, error) {
+	if err := checkDocument(b); err != nil {
+		return nil, err
+	}
 	cfg := &Config{Defaults: d}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -152,23 +155,20 @@ func cleanYAMLError(err error) error {
 
 // addArgs adds command-line targets, refusing duplicates.
 func (c *Config) addArgs(args []string) error {
-	seen := map[string]int{}
+	seen := map[string]Target{}
 	for _, t := range c.Targets {
-		seen[t.Host] = t.Line
+		seen[t.addrKey()] = t
 	}
 	for _, a := range args {
-		if line, ok := seen[a]; ok {
-			if line == 0 {
-				return fmt.Errorf("duplicate target %q in arguments", a)
-			}
-			return fmt.Errorf("duplicate target %q: given as an argument and in the config file at line %d", a, line)
-		}
-		seen[a] = 0
 		t := c.Defaults.target()
 		t.Host = a
 		if err := t.finish(nil); err != nil {
 			return fmt.Errorf("argument %q: %w", a, err)
 		}
+		if first, ok := seen[t.addrKey()]; ok {
+			return duplicateError(t, first)
+		}
+		seen[t.addrKey()] = t
 		c.Targets = append(c.Targets, t)
 	}
 	return nil
@@ -192,16 +192,16 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 	if v.Kind != yaml.SequenceNode {
 		return fmt.Errorf("line %d: %q must be a list", v.Line, "targets")
 	}
-	seen := map[string]int{}
+	seen := map[string]Target{}
 	for _, tn := range v.Content {
 		t := c.Defaults.target()
 		if err := tn.Decode(&t); err != nil {
 			return err
 		}
-		if first, ok := seen[t.Host]; ok {
-			return fmt.Errorf("line %d: duplicate target %q (first at line %d)", tn.Line, t.Host, first)
+		if first, ok := seen[t.addrKey()]; ok {
+			return duplicateError(t, first)
 		}
-		seen[t.Host] = tn.Line
+		seen[t.addrKey()] = t
 		c.Targets = append(c.Targets, t)
 	}
 	return nil
@@ -236,6 +236,9 @@ func (d Defaults) validate() error {
 
 // check validates d and returns the field at fault.
 func (d Defaults) check() (field string, err error) {
+	if field, err := checkDurationFloors(d.Interval, d.Timeout); err != nil {
+		return field, err
+	}
 	if d.Timeout > d.Interval {
 		return "timeout", fmt.Errorf("%q (%s) must not exceed %q (%s)", "timeout", d.Timeout, "interval", d.Interval)
 	}
@@ -301,6 +304,12 @@ func (t *Target) finish(n *yaml.Node) error {
 	if strings.TrimSpace(t.Host) == "" || strings.ContainsAny(t.Host, " \t/") {
 		return fmt.Errorf("%s%q: want a host name or IP address, got %q", line("host"), "host", t.Host)
 	}
+	if err := checkNumericHost(t.Host); err != nil {
+		return fmt.Errorf("%s%w", line("host"), err)
+	}
+	if field, err := checkDurationFloors(t.Interval, t.Timeout); err != nil {
+		return fmt.Errorf("%s%w", line(field), err)
+	}
 	if t.Timeout > t.Interval {
 		return fmt.Errorf("%s%q (%s) must not exceed %q (%s)", line("timeout"), "timeout", t.Timeout, "interval", t.Interval)
 	}
@@ -311,6 +320,9 @@ func (t *Target) finish(n *yaml.Node) error {
 		return fmt.Errorf("%s%w", line("ip_family"), err)
 	}
 	if err := checkLabels(t.Labels); err != nil {
+		return fmt.Errorf("%s%w", line("labels"), err)
+	}
+	if err := checkLabelLimits(t.Labels); err != nil {
 		return fmt.Errorf("%s%w", line("labels"), err)
 	}
 	return t.finishAddrs(line)

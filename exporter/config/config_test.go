@@ -32,6 +32,22 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-host.yml", `line 2: "host": want a host name or IP address, got ""`},
 		{"invalid-type.yml", "line 3: cannot unmarshal !!str `big` into int"},
 		{"invalid-targets-not-list.yml", `line 2: "targets" must be a list`},
+		{"invalid-empty.yml", ErrNoDocument.Error()},
+		{"invalid-comment-only.yml", ErrNoDocument.Error()},
+		{"invalid-document-marker-only.yml", ErrNoDocument.Error()},
+		{"invalid-null.yml", ErrNoDocument.Error()},
+		{"invalid-label-utf8.yml", `line 3: "labels": value of "site" is not valid UTF-8`},
+		{"invalid-label-value-length.yml", `line 3: "labels": value of "note" is 1025 bytes long, want at most 1024`},
+		{"invalid-label-count.yml", `line 3: "labels": 33 labels, want at most 32`},
+		{"invalid-job-label.yml", `line 3: "labels": label name "job" is reserved (Prometheus sets it on every scraped series)`},
+		{"invalid-instance-label.yml", `line 3: "labels": label name "instance" is reserved (Prometheus sets it on every scraped series)`},
+		{"invalid-interval-floor.yml", `line 3: "interval" (1ns) must be at least 20ms`},
+		{"invalid-timeout-floor.yml", `line 3: "timeout" (100µs) must be at least 1ms`},
+		{"invalid-defaults-interval-floor.yml", `line 2: "interval" (10ms) must be at least 20ms`},
+		{"invalid-duplicate-mapped.yml", `line 4: duplicate target "::ffff:127.0.0.1": the same host as "127.0.0.1" at line 2`},
+		{"invalid-duplicate-ipv6-form.yml", `line 3: duplicate target "0::1": the same host as "::1" at line 2`},
+		{"invalid-duplicate-name-case.yml", `line 3: duplicate target "LocalHost.": the same host as "localhost" at line 2`},
+		{"invalid-numeric-host.yml", `line 2: "host": "127.000.0.1" is not an IPv4 address in dotted-decimal form (four numbers 0-255, no leading zeros)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -106,6 +122,15 @@ func TestArguments(t *testing.T) {
 			wantErr: `duplicate target "127.0.0.1" in arguments`},
 		{name: "argument duplicates file", file: "testdata/good.yml", args: []string{"::1"}, d: DefaultDefaults,
 			wantErr: `duplicate target "::1": given as an argument and in the config file at line 10`},
+		{name: "argument written differently", args: []string{"::1", "0:0::1"}, d: DefaultDefaults,
+			wantErr: `duplicate target "0:0::1" in arguments: the same host as "::1"`},
+		{name: "argument written differently from file", file: "testdata/good.yml", args: []string{"::ffff:127.0.0.1"}, d: DefaultDefaults,
+			wantErr: `duplicate target "::ffff:127.0.0.1": given as an argument, the same host as "127.0.0.1" in the config file at line 6`},
+		{name: "numeric argument", args: []string{"127.1"}, d: DefaultDefaults,
+			wantErr: `argument "127.1": "host": "127.1" is not an IPv4 address in dotted-decimal form (four numbers 0-255, no leading zeros)`},
+		{name: "interval flag below floor", args: []string{"127.0.0.1"},
+			d:       Defaults{Interval: Duration(time.Millisecond), Timeout: Duration(time.Millisecond), Size: 56, IPFamily: FamilyAuto},
+			wantErr: `invalid flags: "interval" (1ms) must be at least 20ms`},
 		{name: "bad argument", args: []string{"a b"}, d: DefaultDefaults,
 			wantErr: `argument "a b": "host": want a host name or IP address, got "a b"`},
 		{name: "bad flags", args: []string{"127.0.0.1"},
@@ -128,8 +153,10 @@ func TestArguments(t *testing.T) {
 	}
 }
 
+// TestEmpty: a file with a document but no target parses; whether that
+// may run is Check's decision.
 func TestEmpty(t *testing.T) {
-	for _, text := range []string{"", "# nothing\n", "targets:\n", "targets: []\n", "defaults:\n  interval: 2s\n", "defaults:\n"} {
+	for _, text := range []string{"targets:\n", "targets: []\n", "defaults:\n  interval: 2s\n", "defaults:\n", "{}\n"} {
 		cfg, err := Parse([]byte(text), DefaultDefaults)
 		if err != nil {
 			t.Errorf("%q: got error %v, want none", text, err)
@@ -138,5 +165,57 @@ func TestEmpty(t *testing.T) {
 		if len(cfg.Targets) != 0 {
 			t.Errorf("%q: got %d targets, want 0", text, len(cfg.Targets))
 		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	many := func(n int, interval time.Duration) *Config {
+		c := &Config{}
+		for range n {
+			c.Targets = append(c.Targets, Target{Interval: Duration(interval)})
+		}
+		return c
+	}
+	tests := []struct {
+		name    string
+		cfg     *Config
+		file    string
+		l       Limits
+		wantErr string
+	}{
+		{name: "no targets, file", cfg: many(0, 0), file: "testdata/empty-targets.yml",
+			wantErr: `no targets: config file "testdata/empty-targets.yml" lists none and none are given as arguments (run with --config.allow-empty to start or reload without targets)`},
+		{name: "no targets, no file", cfg: many(0, 0),
+			wantErr: `no targets: no targets given as arguments (run with --config.allow-empty to start or reload without targets)`},
+		{name: "no targets allowed", cfg: many(0, 0), l: Limits{AllowEmpty: true}},
+		{name: "100k hosts at 1/s by default", cfg: many(100000, time.Second)},
+		{name: "over the default rate", cfg: many(2001, 20*time.Millisecond),
+			wantErr: `2001 targets would send 100050 echo requests per second, more than --ping.max-rate (100000): lengthen their intervals or raise the limit`},
+		{name: "over a lower rate", cfg: many(11, 100*time.Millisecond), l: Limits{MaxRate: 100},
+			wantErr: `11 targets would send 110 echo requests per second, more than --ping.max-rate (100): lengthen their intervals or raise the limit`},
+		{name: "at a lower rate", cfg: many(10, 100*time.Millisecond), l: Limits{MaxRate: 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Check(tt.file, tt.l)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("got error %q, want %q", got, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestEmptyTargetsFile: "targets: []" loads (and Check decides).
+func TestEmptyTargetsFile(t *testing.T) {
+	cfg, err := Load("testdata/empty-targets.yml", DefaultDefaults, nil)
+	if err != nil || len(cfg.Targets) != 0 {
+		t.Fatalf("got %v, %v, want no targets and no error", cfg, err)
+	}
+	if err := cfg.Check("testdata/empty-targets.yml", Limits{AllowEmpty: true}); err != nil {
+		t.Errorf("got error %v with AllowEmpty, want none", err)
 	}
 }

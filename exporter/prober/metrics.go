@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
@@ -27,6 +28,11 @@ type metrics struct {
 // commonErrnos get a series from the start, so rate() sees the first error.
 var commonErrnos = []syscall.Errno{unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ENOBUFS, unix.EAGAIN, unix.EPERM}
 
+// lateHelp states the send window from the scheduler's tick range (half a
+// tick after the scheduled time; sched.go); TestLateHelp keeps it true.
+var lateHelp = fmt.Sprintf("Echo requests sent more than %s after their send window (scheduled time + half a scheduler tick, %s to %s; less for intervals under %s): the exporter is overloaded.",
+	time.Duration(lateThreshold), minTick/2, maxTick/2, 2*minTick)
+
 func newMetrics(reg prometheus.Registerer, drops func() float64) (*metrics, error) {
 	m := &metrics{
 		reg: reg,
@@ -36,7 +42,7 @@ func newMetrics(reg prometheus.Registerer, drops func() float64) (*metrics, erro
 		}, []string{"errno"}),
 		late: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "downtime_exporter_probes_late_total",
-			Help: "Echo requests sent more than 10ms after their send window (scheduled time + 5 to 12.5ms): the exporter is overloaded.",
+			Help: lateHelp,
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "downtime_exporter_probe_schedule_lag_seconds",

@@ -78,7 +78,7 @@ func (e *shared) drain(s *icmpSocket, b *recvBatch, fd uintptr) unix.Errno {
 
 // handle matches a batch of received datagrams to their probes.
 func (e *shared) handle(s *icmpSocket, b *recvBatch, n int) {
-	now := time.Now()
+	now := e.now()
 	mono := e.since(now)
 	for i := range n {
 		rx, drops, ok := b.control(i)

@@ -84,7 +84,7 @@ func (e *shared) schedule() {
 				}
 			}
 		}
-		now := e.since(time.Now())
+		now := e.since(e.now())
 		for len(e.heap) > 0 && e.heap[0].due <= now {
 			t := e.heap[0]
 			e.step(t, now, senders)
@@ -100,7 +100,7 @@ func (e *shared) schedule() {
 			// Wake at most every tick: with many targets, events are
 			// microseconds apart, and each wake-up costs more than sending a
 			// few more packets per batch.
-			wait = max(time.Duration(e.heap[0].due-e.since(time.Now())), e.tick)
+			wait = max(time.Duration(e.heap[0].due-e.since(e.now())), e.tick)
 		}
 		if busy {
 			wait = e.tick
@@ -163,16 +163,11 @@ func (e *shared) queue(t *target, now int64, senders [2]*sender) {
 	if t.nextSend-e.early() <= now { // far behind (suspended?): skip, keep the phase
 		t.nextSend += ((now-t.nextSend+e.early())/t.interval + 1) * t.interval
 	}
-	seq := t.seq
-	t.seq++
-	p := &t.ring[seq&t.mask]
-	p.seq, p.state = seq, statePending
-	p.sentMono.Store(now)
-	p.sentWall.Store(e.start.UnixNano() + now)
+	seq := t.begin(now, e.start.UnixNano()+now)
 	at := e.start.Add(time.Duration(now))
 	t.obs.Sent(at)
 	if t.sock == nil {
-		p.state = stateFailed
+		t.ring[seq&t.mask].state = stateFailed
 		err := fmt.Errorf("cannot probe %s: %w", t.t.Addr, e.errs[1])
 		if t.t.Addr.Is4() {
 			err = fmt.Errorf("cannot probe %s: %w", t.t.Addr, e.errs[0])
@@ -193,6 +188,18 @@ func (e *shared) queue(t *target, now int64, senders [2]*sender) {
 	}
 }
 
+// begin takes t's next sequence number and records its probe as pending,
+// sent at mono (ns since start) and wall (Unix ns). Under t.mu.
+func (t *target) begin(mono, wall int64) uint16 {
+	seq := t.seq
+	t.seq++
+	p := &t.ring[seq&t.mask]
+	p.seq, p.state = seq, statePending
+	p.sentMono.Store(mono)
+	p.sentWall.Store(wall)
+	return seq
+}
+
 // flush sends a batch, sendChunk datagrams per syscall. The send time of
 // each chunk is taken right before its syscall: on loopback the kernel
 // handles each echo (request, reply, delivery) inside the send call, so with
@@ -201,7 +208,7 @@ func (e *shared) flush(s *sender) {
 	b := s.batch
 	for from := 0; from < b.n; {
 		end := min(from+e.sendChunk, b.n)
-		now := time.Now()
+		now := e.now()
 		wall, mono := now.UnixNano(), e.since(now)
 		for _, o := range s.out[from:end] {
 			p := &o.t.ring[o.seq&o.t.mask]

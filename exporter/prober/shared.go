@@ -68,6 +68,7 @@ type shared struct {
 	socks [2]*icmpSocket // IPv4, IPv6
 	errs  [2]error       // why a family has no socket
 	start time.Time
+	now   func() time.Time // time.Now; tests drive the scheduler with their own
 	m     *metrics
 	// sendChunk is how many datagrams one send syscall carries (see flush).
 	sendChunk int
@@ -98,7 +99,7 @@ type shared struct {
 
 func newShared(opts Options) (*shared, error) {
 	e := &shared{
-		log: opts.Logger, mode: opts.Mode, start: time.Now(), sendChunk: defaultSendChunk,
+		log: opts.Logger, mode: opts.Mode, start: time.Now(), now: time.Now, sendChunk: defaultSendChunk,
 		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -186,12 +187,15 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	e.adds++
 	phase := float64(e.adds) * 0.6180339887498949
 	phase -= float64(int64(phase))
-	t.nextSend = e.since(time.Now()) + int64(phase*float64(t.interval))
-	t.due = t.nextSend
+	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
 	e.byKey[key] = t
 	e.heap.push(t)
 	e.ivals[t.interval]++
 	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
+	// Due half a tick early like every later send (see step), once the
+	// tick for the new rate is known; heap.fix, as due moved.
+	t.due = t.nextSend - e.early()
+	e.heap.fix(t)
 	select {
 	case e.wake <- struct{}{}:
 	default:

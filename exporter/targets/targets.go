@@ -1,8 +1,13 @@
-package main
+// Package targets keeps the probing engine and the collector in step with
+// the configuration: it applies (re)loaded target sets, resolves host names
+// (at start, periodically, and early when a target goes silent) and moves
+// probing to a name's new address.
+package targets
 
 import (
 	"log/slog"
 	"maps"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -16,9 +21,9 @@ import (
 
 var _ prober.Observer = (*collector.Target)(nil)
 
-// manager keeps the engine, the collector and the configured targets in
+// Manager keeps the engine, the collector and the configured targets in
 // step: it applies (re)loaded configurations and follows names' addresses.
-type manager struct {
+type Manager struct {
 	eng     prober.Engine
 	col     *collector.Collector
 	res     Resolver
@@ -34,7 +39,7 @@ type manager struct {
 }
 
 // target is one configured target: its settings, its metrics and, for
-// names, where resolution stands. Fields are guarded by manager.mu.
+// names, where resolution stands. Fields are guarded by Manager.mu.
 type target struct {
 	cfg  config.Target
 	obs  *collector.Target
@@ -48,10 +53,44 @@ type target struct {
 	failing    bool // the last resolution failed
 }
 
-func newManager(eng prober.Engine, col *collector.Collector, o options, reg prometheus.Registerer) *manager {
-	m := &manager{
-		eng: eng, col: col, res: o.resolver, log: o.logger, now: o.now,
-		every: o.resolveInterval, tick: o.resolveTick,
+// Options configure a Manager. Zero values mean: net.DefaultResolver, no
+// logging, time.Now, resolution every 5 minutes looked at every second.
+type Options struct {
+	Engine    prober.Engine
+	Collector *collector.Collector
+	Resolver  Resolver
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// ResolveInterval is how often names are resolved again
+	// (--ping.resolve-interval).
+	ResolveInterval time.Duration
+	// ResolveTick is how often Run looks for names due for resolution.
+	ResolveTick time.Duration
+	// Registerer gets downtime_exporter_targets; nil = none.
+	Registerer prometheus.Registerer
+}
+
+// New returns a Manager with no targets; Apply gives it some, Run resolves
+// their names.
+func New(o Options) *Manager {
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ResolveInterval <= 0 {
+		o.ResolveInterval = 5 * time.Minute
+	}
+	if o.ResolveTick <= 0 {
+		o.ResolveTick = time.Second
+	}
+	m := &Manager{
+		eng: o.Engine, col: o.Collector, res: o.Resolver, log: o.Logger, now: o.Now,
+		every: o.ResolveInterval, tick: o.ResolveTick,
 		kick:  make(chan struct{}, 1),
 		byKey: map[string]*target{},
 		targets: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -59,15 +98,17 @@ func newManager(eng prober.Engine, col *collector.Collector, o options, reg prom
 			Help: "Number of configured targets.",
 		}),
 	}
-	reg.MustRegister(m.targets)
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(m.targets)
+	}
 	return m
 }
 
-// apply makes cfg the running set of targets. Targets whose name, labels
+// Apply makes cfg the running set of targets. Targets whose name, labels
 // and settings are unchanged keep probing and keep their counters; changed
 // settings restart probing with the same counters; changed labels make a new
 // series; removed targets stop and their series vanish.
-func (m *manager) apply(cfg *config.Config) {
+func (m *Manager) Apply(cfg *config.Config) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next := make(map[string]*target, len(cfg.Targets))
@@ -123,7 +164,7 @@ func sameSettings(a, b config.Target) bool {
 
 // start probes t's address: an IP literal right away, a name once resolved
 // (or its last address again, after a settings change).
-func (m *manager) start(t *target) {
+func (m *Manager) start(t *target) {
 	if t.cfg.Addr.IsValid() {
 		t.addr = t.cfg.Addr
 		t.obs.SetAddr(t.addr)
@@ -136,7 +177,7 @@ func (m *manager) start(t *target) {
 }
 
 // probe (re)starts the engine on t.addr with the same observer.
-func (m *manager) probe(t *target) {
+func (m *Manager) probe(t *target) {
 	t.since = m.now()
 	err := m.eng.Add(t.cfg.Host, prober.Target{
 		Addr:        t.addr,

@@ -1,4 +1,4 @@
-package main
+package targets
 
 import (
 	"context"
@@ -21,10 +21,10 @@ const (
 	resolveConcurrent = 8
 )
 
-// resolveLoop resolves names when due: at start, every --ping.resolve-interval,
+// Run resolves names when due until ctx is done: at start, every --ping.resolve-interval,
 // after a failure (with backoff), and early when a target stops answering,
 // since a silent host may have moved to another address.
-func (m *manager) resolveLoop(ctx context.Context) {
+func (m *Manager) Run(ctx context.Context) {
 	tick := time.NewTicker(m.tick)
 	defer tick.Stop()
 	for {
@@ -46,7 +46,7 @@ type job struct {
 	current netip.Addr
 }
 
-func (m *manager) resolveDue(ctx context.Context) {
+func (m *Manager) resolveDue(ctx context.Context) {
 	jobs := m.due(m.now())
 	sem := make(chan struct{}, resolveConcurrent)
 	var wg sync.WaitGroup
@@ -64,7 +64,7 @@ func (m *manager) resolveDue(ctx context.Context) {
 }
 
 // due lists the names to resolve now and marks them as being resolved.
-func (m *manager) due(now time.Time) []job {
+func (m *Manager) due(now time.Time) []job {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var jobs []job
@@ -82,7 +82,7 @@ func (m *manager) due(now time.Time) []job {
 
 // silent reports whether t has been probed without a reply for longer than
 // its up-window, and its early re-resolution backoff has passed.
-func (m *manager) silent(t *target, now time.Time) bool {
+func (m *Manager) silent(t *target, now time.Time) bool {
 	if !t.addr.IsValid() {
 		return false
 	}
@@ -102,7 +102,7 @@ func (m *manager) silent(t *target, now time.Time) bool {
 }
 
 // resolved applies the outcome of a resolution.
-func (m *manager) resolved(j job, addr netip.Addr, err error) {
+func (m *Manager) resolved(j job, addr netip.Addr, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := j.t

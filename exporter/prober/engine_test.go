@@ -1,0 +1,443 @@
+package prober
+
+// Tests of the shared engine's logic that need no socket and no root:
+// packet building and parsing, the scheduler's heap, sequence numbers
+// across uint16 wrap-around, reply matching and expiry, and the spread of
+// first sends, driven by a fake clock.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ipv4Header returns a minimal IPv4 header of hl bytes (a multiple of 4).
+func ipv4Header(hl int) []byte {
+	h := make([]byte, hl)
+	h[0] = 0x40 | byte(hl/4)
+	return h
+}
+
+// echoReplyOf turns an echo request into the reply a host would send.
+func echoReplyOf(req []byte, v6 bool) []byte {
+	b := slices.Clone(req)
+	b[0] = echoReply4
+	if v6 {
+		b[0] = echoReply6
+	}
+	return b
+}
+
+func TestParseReply(t *testing.T) {
+	req4 := newEchoRequest(false, 0x1234, 7, 0xdeadbeef, 56)
+	setSeq(req4, 65535, true)
+	rep4 := echoReplyOf(req4, false)
+	rep6 := echoReplyOf(newEchoRequest(true, 0x1234, 7, 0xdeadbeef, 8), true)
+	binary.BigEndian.PutUint16(rep6[6:], 42)
+	want4 := echoReply{id: 0x1234, seq: 65535, slot: 7, gen: 0xdeadbeef}
+	want6 := echoReply{id: 0x1234, seq: 42, slot: 7, gen: 0xdeadbeef}
+	codeSet := slices.Clone(rep4)
+	codeSet[1] = 1
+	badIHL := append(ipv4Header(20), rep4...)
+	badIHL[0] = 0x44 // 16 bytes: below the minimum
+	longIHL := append(ipv4Header(20), rep4...)
+	longIHL[0] = 0x4f // 60 bytes: past the packet's ICMP header
+	tests := []struct {
+		name         string
+		b            []byte
+		v6, ipHeader bool
+		want         echoReply
+		ok           bool
+	}{
+		{"v4 datagram socket", rep4, false, false, want4, true},
+		{"v4 raw, 20-byte IP header", append(ipv4Header(20), rep4...), false, true, want4, true},
+		{"v4 raw, IP options", append(ipv4Header(24), rep4...), false, true, want4, true},
+		{"v6", rep6, true, false, want6, true},
+		{"v6 token only", rep6[:icmpHeaderLen+tokenLen], true, false, want6, true},
+		{"v4 echo request", req4, false, false, echoReply{}, false},
+		{"v6 reply on a v4 socket", rep6, false, false, echoReply{}, false},
+		{"v4 reply on a v6 socket", rep4, true, false, echoReply{}, false},
+		{"code not 0", codeSet, false, false, echoReply{}, false},
+		{"short of the token", rep4[:icmpHeaderLen+tokenLen-1], false, false, echoReply{}, false},
+		{"empty", nil, false, false, echoReply{}, false},
+		{"IP header only", ipv4Header(20), false, true, echoReply{}, false},
+		{"short IP header", ipv4Header(20)[:19], false, true, echoReply{}, false},
+		{"IHL below 20", badIHL, false, true, echoReply{}, false},
+		{"IHL past the data", longIHL[:40], false, true, echoReply{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseReply(tt.b, tt.v6, tt.ipHeader)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("got %+v, %v, want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// TestChecksum: an IPv4 echo request with its checksum sums to zero, for
+// even and odd lengths and every sequence number written into it.
+func TestChecksum(t *testing.T) {
+	for _, payload := range []int{8, 9, 56, 1400} {
+		b := newEchoRequest(false, 0xbeef, 3, 5, payload)
+		for _, seq := range []uint16{0, 1, 0x7fff, 0xffff} {
+			setSeq(b, seq, true)
+			if got := checksum(b); got != 0 {
+				t.Errorf("payload %d, seq %d: checksum over the packet got %#04x, want 0", payload, seq, got)
+			}
+			if got := binary.BigEndian.Uint16(b[6:]); got != seq {
+				t.Errorf("payload %d: seq got %d, want %d", payload, got, seq)
+			}
+		}
+	}
+	b := newEchoRequest(false, 1, 2, 3, 8)
+	setSeq(b, 9, false) // datagram sockets and IPv6: the kernel sums
+	if b[2] != 0 || b[3] != 0 {
+		t.Errorf("checksum without v4raw: got %#x%02x, want 0 (left to the kernel)", b[2], b[3])
+	}
+}
+
+// FuzzParseReply: parseReply reads untrusted datagrams; it must never
+// panic, and what it accepts must be an echo reply whose fields are the
+// bytes at their offsets.
+func FuzzParseReply(f *testing.F) {
+	rep4 := echoReplyOf(newEchoRequest(false, 0x1234, 7, 99, 56), false)
+	f.Add(rep4, false, false)
+	f.Add(append(ipv4Header(20), rep4...), false, true)
+	f.Add(append(ipv4Header(24), rep4...), false, true)
+	f.Add(echoReplyOf(newEchoRequest(true, 1, 2, 3, 8), true), true, false)
+	f.Add([]byte{0x4f}, false, true)
+	f.Add([]byte{}, true, false)
+	f.Fuzz(func(t *testing.T, b []byte, v6, ipHeader bool) {
+		r, ok := parseReply(b, v6, ipHeader)
+		if !ok {
+			if r != (echoReply{}) {
+				t.Errorf("rejected with fields set: %+v", r)
+			}
+			return
+		}
+		icmp := b
+		if ipHeader {
+			icmp = b[int(b[0]&0x0f)*4:]
+		}
+		wantType := byte(echoReply4)
+		if v6 {
+			wantType = echoReply6
+		}
+		if len(icmp) < icmpHeaderLen+tokenLen || icmp[0] != wantType || icmp[1] != 0 {
+			t.Fatalf("accepted %x (v6 %v, ipHeader %v), want rejected", b, v6, ipHeader)
+		}
+		if r.id != binary.BigEndian.Uint16(icmp[4:]) || r.seq != binary.BigEndian.Uint16(icmp[6:]) ||
+			r.slot != binary.BigEndian.Uint32(icmp[8:]) || r.gen != binary.BigEndian.Uint32(icmp[12:]) {
+			t.Errorf("got %+v from %x, want the fields at their offsets", r, icmp)
+		}
+	})
+}
+
+// TestHeap: after any mix of push, remove and fix, the heap pops targets in
+// due order.
+func TestHeap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 50 {
+		var h targetHeap
+		var live []*target
+		for range 200 {
+			switch op := rng.IntN(4); {
+			case op <= 1 || len(live) == 0:
+				tg := &target{due: rng.Int64N(1000)}
+				h.push(tg)
+				live = append(live, tg)
+			case op == 2:
+				i := rng.IntN(len(live))
+				h.remove(live[i])
+				if live[i].heapIdx != -1 {
+					t.Fatalf("round %d: removed target has heapIdx %d, want -1", round, live[i].heapIdx)
+				}
+				h.remove(live[i]) // twice: ignored
+				live = slices.Delete(live, i, i+1)
+			default:
+				tg := live[rng.IntN(len(live))]
+				tg.due = rng.Int64N(1000)
+				h.fix(tg)
+			}
+			checkHeap(t, h)
+		}
+		if len(h) != len(live) {
+			t.Fatalf("round %d: heap has %d targets, want %d", round, len(h), len(live))
+		}
+		var popped []int64
+		for len(h) > 0 {
+			popped = append(popped, h[0].due)
+			h.remove(h[0])
+		}
+		if !slices.IsSorted(popped) {
+			t.Fatalf("round %d: popped %v, want ascending", round, popped)
+		}
+	}
+}
+
+func checkHeap(t *testing.T, h targetHeap) {
+	t.Helper()
+	for i, tg := range h {
+		if tg.heapIdx != i {
+			t.Fatalf("heap[%d].heapIdx = %d, want %d", i, tg.heapIdx, i)
+		}
+		if i > 0 && h[(i-1)/2].due > tg.due {
+			t.Fatalf("heap[%d] due %d is before its parent's %d", i, tg.due, h[(i-1)/2].due)
+		}
+	}
+}
+
+// testEngine is a shared engine without sockets or goroutines: Add, step
+// and match are called by the test at the times of a fake clock.
+type testEngine struct {
+	*shared
+	clock time.Time
+}
+
+func newTestEngine(t *testing.T) *testEngine {
+	t.Helper()
+	m, err := newMetrics(prometheus.NewRegistry(), func() float64 { return 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	te := &testEngine{clock: time.Unix(1_800_000_000, 0)}
+	noSocket := errors.New("no socket in this test")
+	te.shared = &shared{
+		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1,
+		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
+		errs: [2]error{noSocket, noSocket}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	return te
+}
+
+// advance moves the clock to d after the start and runs the scheduler's
+// pass at that time (what schedule does on each wake-up).
+func (te *testEngine) advance(d time.Duration) {
+	te.clock = te.start.Add(d)
+	now := te.since(te.clock)
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	for len(te.heap) > 0 && te.heap[0].due <= now {
+		tg := te.heap[0]
+		te.step(tg, now, [2]*sender{})
+		te.heap.fix(tg)
+	}
+}
+
+// timesObserver records send times.
+type timesObserver struct {
+	recorder
+	times []time.Time
+}
+
+func (o *timesObserver) Sent(at time.Time) {
+	o.recorder.Sent(at)
+	o.mu.Lock()
+	o.times = append(o.times, at)
+	o.mu.Unlock()
+}
+
+// TestSpread: 1000 targets added at once are probed evenly over their
+// interval, not in bursts, each once per interval.
+func TestSpread(t *testing.T) {
+	te := newTestEngine(t)
+	obs := &timesObserver{}
+	for i := range 1000 {
+		if err := te.Add(fmt.Sprint(i), Target{Addr: loopbackAddr(i)}, obs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if te.tick != maxTick {
+		t.Fatalf("tick at 1000 probes/s: got %s, want %s", te.tick, maxTick)
+	}
+	for d := time.Duration(0); d <= 2*time.Second; d += te.tick {
+		te.advance(d)
+	}
+	// 100 ms buckets over the second second: 100 sends each (the
+	// golden-ratio phases are even to within a few; a bucket spans two
+	// ticks, so where the ticks fall does not matter).
+	var buckets [10]int
+	for _, at := range obs.times {
+		if d := at.Sub(te.start) - time.Second; d >= 0 && d < time.Second {
+			buckets[d/(100*time.Millisecond)]++
+		}
+	}
+	for i, n := range buckets {
+		if n < 90 || n > 110 {
+			t.Errorf("sends in [%dms, %dms): got %d, want 100 +- 10 (all: %v)", 1000+100*i, 1100+100*i, n, buckets)
+			break
+		}
+	}
+	c := obs.counts()
+	if c.sent < 2000 || c.sent > 2000+1000*int(te.tick)/int(time.Second)+1 {
+		t.Errorf("sends in 2 s: got %d, want 2000 (+ those due at the last pass)", c.sent)
+	}
+	if c.failed != c.sent {
+		t.Errorf("without a socket: got %d send failures of %d sends, want all", c.failed, c.sent)
+	}
+}
+
+// pending adds a target with a recorder and returns it, with the engine's
+// scheduler bypassed: tests send with begin and answer with match.
+func (te *testEngine) pending(t *testing.T, interval, timeout time.Duration) (*target, *recorder) {
+	t.Helper()
+	r := &recorder{}
+	if err := te.Add("h", Target{Addr: netip.MustParseAddr("127.0.0.1"), Interval: interval, Timeout: timeout}, r); err != nil {
+		t.Fatal(err)
+	}
+	return te.byKey["h"], r
+}
+
+// send records a probe sent now, as queue does before the syscall.
+func (te *testEngine) send(tg *target, r *recorder) uint16 {
+	now := te.since(te.clock)
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	seq := tg.begin(now, te.clock.UnixNano())
+	r.Sent(te.clock)
+	return seq
+}
+
+// reply delivers a reply to seq now, without a kernel timestamp.
+func (te *testEngine) reply(tg *target, seq uint16) {
+	te.match(tg, seq, 0, te.clock, te.since(te.clock))
+}
+
+func (te *testEngine) expireNow(tg *target) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	te.expire(tg, te.since(te.clock))
+}
+
+func TestMatchAndExpire(t *testing.T) {
+	te := newTestEngine(t)
+	tg, r := te.pending(t, time.Second, 500*time.Millisecond)
+	at := func(d time.Duration) { te.clock = te.start.Add(d) }
+
+	s0 := te.send(tg, r) // answered in time
+	at(3 * time.Millisecond)
+	te.reply(tg, s0)
+	te.reply(tg, s0) // duplicate: ignored
+	if c := r.counts(); c.replied != 1 || r.rtts[0] != 3*time.Millisecond {
+		t.Fatalf("in-time reply: got %+v rtts %v, want 1 reply of 3ms", c, r.rtts)
+	}
+
+	at(time.Second)
+	s1 := te.send(tg, r) // lost, then late
+	at(1600 * time.Millisecond)
+	te.expireNow(tg)
+	if c := r.counts(); c.lost != 1 {
+		t.Fatalf("after the timeout: got %+v, want 1 lost", c)
+	}
+	at(1700 * time.Millisecond)
+	te.reply(tg, s1)
+	te.reply(tg, s1) // a second late reply: ignored
+	if c := r.counts(); c.late != 1 || r.lateRTTs[0] != 700*time.Millisecond {
+		t.Fatalf("late reply: got %+v late rtts %v, want 1 late of 700ms", c, r.lateRTTs)
+	}
+
+	at(2 * time.Second)
+	s2 := te.send(tg, r) // past its timeout before the scheduler noticed
+	at(2800 * time.Millisecond)
+	te.reply(tg, s2)
+	if c := r.counts(); c.lost != 2 || c.late != 2 || c.replied != 1 {
+		t.Fatalf("reply after the timeout, before expiry: got %+v, want lost and late", c)
+	}
+	te.expireNow(tg)   // already settled: nothing more
+	te.reply(tg, s2+1) // never sent: ignored
+	if c := r.counts(); c.lost != 2 || c.late != 2 || c.replied != 1 {
+		t.Errorf("expiry of a settled probe or a reply to an unsent one: got %+v, want no change", c)
+	}
+
+	// Kernel receive timestamps are preferred when plausible.
+	at(3 * time.Second)
+	s3 := te.send(tg, r)
+	at(3*time.Second + 10*time.Millisecond)
+	te.match(tg, s3, te.start.Add(3*time.Second+2*time.Millisecond).UnixNano(), te.clock, te.since(te.clock))
+	if got := r.rtts[len(r.rtts)-1]; got != 2*time.Millisecond {
+		t.Errorf("rtt with a kernel timestamp: got %s, want 2ms", got)
+	}
+
+	te.Remove("h")
+	at(4 * time.Second)
+	s4 := te.send(tg, r)
+	te.reply(tg, s4)
+	if c := r.counts(); c.replied != 2 {
+		t.Errorf("reply after Remove: got %d replies, want 2 (ignored)", c.replied)
+	}
+	r.inFlight-- // s4 was sent by the test after Remove, never settled
+	r.checkConsistent(t, "h")
+}
+
+// TestSequenceWrap: sequence numbers wrap from 65535 to 0 without losing
+// track of probes in flight, and a reply carrying the sequence number of
+// an older probe in the same ring slot is ignored.
+func TestSequenceWrap(t *testing.T) {
+	te := newTestEngine(t)
+	tg, r := te.pending(t, 100*time.Millisecond, 100*time.Millisecond)
+	tg.seq, tg.expSeq = 65530, 65530
+	var seqs []uint16
+	for i := range 12 {
+		te.clock = te.start.Add(time.Duration(i) * 100 * time.Millisecond)
+		te.expireNow(tg)
+		seqs = append(seqs, te.send(tg, r))
+	}
+	if seqs[5] != 65535 || seqs[6] != 0 {
+		t.Fatalf("sequence numbers: got %v, want 65535 then 0", seqs)
+	}
+	// Answer across the wrap in reverse order, within the timeout... only
+	// the last one is still pending; the others have expired.
+	te.clock = te.clock.Add(50 * time.Millisecond)
+	te.reply(tg, seqs[11])
+	if c := r.counts(); c.replied != 1 || c.lost != 11 {
+		t.Fatalf("after wrap-around: got %+v, want 11 lost and 1 replied", c)
+	}
+	// A reply for the probe 16 sequence numbers (one ring) earlier maps to
+	// the same slot but is not that probe.
+	te.reply(tg, seqs[11]-uint16(len(tg.ring)))
+	// Late replies across the wrap still find their probes.
+	te.reply(tg, 65535)
+	te.reply(tg, 0)
+	if c := r.counts(); c.replied != 1 || c.late != 2 {
+		t.Errorf("late replies across the wrap: got %+v, want 2 late and nothing else", c)
+	}
+	r.checkConsistent(t, "h")
+}
+
+// TestRing: the ring holds every probe that can be in flight.
+func TestRing(t *testing.T) {
+	for _, tt := range []struct {
+		interval, timeout time.Duration
+		want              int
+	}{
+		{time.Second, time.Second, 16},
+		{20 * time.Millisecond, time.Second, 64},
+		{time.Millisecond, time.Minute, 1 << 15},
+	} {
+		ring, mask := newRing(tt.interval, tt.timeout)
+		if len(ring) != tt.want || int(mask) != tt.want-1 {
+			t.Errorf("newRing(%s, %s): got %d slots mask %d, want %d", tt.interval, tt.timeout, len(ring), mask, tt.want)
+		}
+	}
+}
+
+// TestLateHelp: the self-metric's help states the true send window.
+func TestLateHelp(t *testing.T) {
+	for _, want := range []string{"5ms to 25ms", "under 20ms", "more than 10ms"} {
+		if !strings.Contains(lateHelp, want) {
+			t.Errorf("help %q: want it to contain %q", lateHelp, want)
+		}
+	}
+	if got := tickFor(1e9, 2*minTick) / 2; got != minTick/2 {
+		t.Errorf("half the shortest tick for a %s interval: got %s, want %s", 2*minTick, got, minTick/2)
+	}
+}
