@@ -98,6 +98,7 @@ func (m *manager) apply(cfg *config.Config) {
 			}
 			m.start(t)
 		}
+		t.obs.SetParent(c.Parent)
 		next[c.Host] = t
 		list = append(list, t.obs)
 	}
