@@ -370,3 +370,32 @@ func TestReloadRefusesEmpty(t *testing.T) {
 		}
 	})
 }
+
+// TestReloadParentChange: a new parent shows in ping_target_info at once;
+// the target keeps its series and counters; an invalid parent is refused
+// and the running config stays.
+func TestReloadParentChange(t *testing.T) {
+	fe := fakes.NewEngine()
+	path := tempConfig(t, reloadBefore)
+	a := start(t, options{configFile: path, newEngine: fe.New})
+	fe.Probe(t, "127.0.0.2", true, time.Now())
+	if body := a.scrape(t); strings.Contains(body, `parent=`) {
+		t.Errorf("no parent configured: got a parent label, want none")
+	}
+	writeConfig(t, path, reloadBefore+"    parent: 127.0.0.1\n")
+	if code, msg := a.post(t, "/-/reload"); code != 200 {
+		t.Fatalf("POST /-/reload: got %d %q, want 200", code, msg)
+	}
+	body := a.scrape(t)
+	mustValue(t, body, `ping_target_info{family="ip4",ip="127.0.0.2",parent="127.0.0.1",site="",target="127.0.0.2"}`)
+	mustValue(t, body, `ping_target_info{family="ip4",ip="127.0.0.1",parent="",site="lab",target="127.0.0.1"}`)
+	if got := mustValue(t, body, `ping_requests_total{site="",target="127.0.0.2"}`); got != 1 {
+		t.Errorf("requests after a parent change: got %v, want 1 (kept)", got)
+	}
+	writeConfig(t, path, reloadBefore+"    parent: 127.0.0.9\n")
+	code, msg := a.post(t, "/-/reload")
+	if want := `"parent": "127.0.0.9" of target "127.0.0.2" is not a configured target`; code != 500 || !strings.Contains(msg, want) {
+		t.Errorf("bad parent: got %d %q, want 500 containing %q", code, msg, want)
+	}
+	mustValue(t, a.scrape(t), `ping_target_info{family="ip4",ip="127.0.0.2",parent="127.0.0.1",site="",target="127.0.0.2"}`)
+}

@@ -54,6 +54,7 @@ type Target struct {
 	resolvErr atomic.Uint64
 	lastReply atomic.Int64 // unix nanoseconds; 0 = never
 	addr      atomic.Pointer[netip.Addr]
+	parent    atomic.Pointer[string] // ping_target_info's "parent"; read by SetTargets
 	// rtt feeds the protobuf exposition (classic and native buckets);
 	// classic and rttSum feed the fast text exposition (text.go), which
 	// then needs no allocation per scrape.
@@ -101,6 +102,18 @@ func (t *Target) SetInterval(d time.Duration) { t.interval.Store(int64(d)) }
 // SetAddr records the address being probed; the zero Addr means none (the
 // name did not resolve).
 func (t *Target) SetAddr(a netip.Addr) { t.addr.Store(&a) }
+
+// SetParent sets the target's parent (the "parent" label of
+// ping_target_info); it shows from the next SetTargets.
+func (t *Target) SetParent(p string) { t.parent.Store(&p) }
+
+// Parent returns the target's parent, or "".
+func (t *Target) Parent() string {
+	if p := t.parent.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 // Addr returns the address being probed, or the zero Addr.
 func (t *Target) Addr() netip.Addr {
@@ -173,7 +186,10 @@ type entry struct {
 	t      *Target
 	labels []*dto.LabelPair // "target" + the union, sorted by name
 	text   string           // the same in text format: a="x",target="y"
-	info   [3]string        // the same split where ping_target_info's family and ip go
+	// infoLabels are labels plus "parent" when any target has one: the
+	// static labels of ping_target_info, before "ip" and "family".
+	infoLabels []*dto.LabelPair
+	info       [3]string // infoLabels in text, split where family and ip go
 }
 
 // New returns a Collector with no targets. now is the clock for ping_up;
@@ -183,7 +199,7 @@ func New(now func() time.Time) *Collector {
 		now = time.Now
 	}
 	c := &Collector{now: now}
-	c.descs = newDescs(nil)
+	c.descs = newDescs(nil, false)
 	return c
 }
 
@@ -191,10 +207,12 @@ func New(now func() time.Time) *Collector {
 // at the next scrape.
 func (c *Collector) SetTargets(ts []*Target) {
 	union := map[string]bool{}
+	anyParent := false
 	for _, t := range ts {
 		for k := range t.labels {
 			union[k] = true
 		}
+		anyParent = anyParent || t.Parent() != ""
 	}
 	names := make([]string, 0, len(union))
 	for k := range union {
@@ -206,11 +224,15 @@ func (c *Collector) SetTargets(ts []*Target) {
 		set[i] = entry{t: t, labels: labelPairs(t, names)}
 		pieces := textPieces(set[i].labels)
 		set[i].text = strings.Join(pieces, ",")
-		set[i].info = infoParts(set[i].labels, pieces)
+		set[i].infoLabels = set[i].labels
+		if anyParent {
+			set[i].infoLabels = withLabel(set[i].labels, "parent", t.Parent())
+		}
+		set[i].info = infoParts(set[i].infoLabels, textPieces(set[i].infoLabels))
 	}
 	slices.SortFunc(set, func(a, b entry) int { return strings.Compare(a.t.name, b.t.name) })
 	c.mu.Lock()
-	c.set, c.descs = set, newDescs(names)
+	c.set, c.descs = set, newDescs(names, anyParent)
 	c.mu.Unlock()
 }
 
@@ -256,8 +278,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- &metric{d[famLastReply], e.labels, dto.MetricType_GAUGE, float64(last) / 1e9}
 		}
 		ch <- &histogram{d[famRTT], e.labels, t.rtt}
-		ch <- &metric{d[famInfo], infoLabels(e.labels, t.Addr()), dto.MetricType_GAUGE, 1}
+		ch <- &metric{d[famInfo], infoLabels(e.infoLabels, t.Addr()), dto.MetricType_GAUGE, 1}
 	}
+}
+
+// withLabel returns a sorted copy of labels with name=value added.
+func withLabel(labels []*dto.LabelPair, name, value string) []*dto.LabelPair {
+	lp := make([]*dto.LabelPair, 0, len(labels)+1)
+	lp = append(lp, labels...)
+	lp = append(lp, &dto.LabelPair{Name: proto.String(name), Value: proto.String(value)})
+	slices.SortFunc(lp, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return lp
 }
 
 // infoLabels adds "ip" and "family" to labels, keeping them sorted.
@@ -311,19 +342,22 @@ var families = [numFamilies]struct {
 	famResponses:   {"ping_responses_total", "Echo replies received within the timeout.", dto.MetricType_COUNTER},
 	famRTT:         {"ping_rtt_seconds", "Round-trip time of echo replies received within the timeout.", dto.MetricType_HISTOGRAM},
 	famSendErrs:    {"ping_send_errors_total", "Echo requests the kernel refused to send.", dto.MetricType_COUNTER},
-	famInfo:        {"ping_target_info", "Address being probed for the target (ip and family empty while the name does not resolve).", dto.MetricType_GAUGE},
+	famInfo:        {"ping_target_info", "Address being probed for the target (ip and family empty while the name does not resolve) and its parent (present when any target has one, empty for none).", dto.MetricType_GAUGE},
 	famUp:          {"ping_up", "1 if the target replied within the last 5 probe intervals (the up-window), else 0.", dto.MetricType_GAUGE},
 }
 
 // descs holds one Desc per metric family for the current label union.
 type descs [numFamilies]*prometheus.Desc
 
-func newDescs(names []string) descs {
+func newDescs(names []string, parent bool) descs {
 	var d descs
 	for i, f := range families {
 		l := append([]string{"target"}, names...)
 		if i == famInfo {
 			l = append(l, "ip", "family")
+			if parent {
+				l = append(l, "parent")
+			}
 		}
 		d[i] = prometheus.NewDesc(f.name, f.help, l, nil)
 	}

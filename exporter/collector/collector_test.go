@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -71,7 +72,7 @@ ping_resolve_errors_total{role="gw",site="",target="router.example.internal"} 2
 # HELP ping_last_response_timestamp_seconds Unix time of the last echo reply received within the timeout.
 # TYPE ping_last_response_timestamp_seconds gauge
 ping_last_response_timestamp_seconds{role="",site="lab",target="127.0.0.1"} 1.700000002e+09
-# HELP ping_target_info Address being probed for the target (ip and family empty while the name does not resolve).
+# HELP ping_target_info Address being probed for the target (ip and family empty while the name does not resolve) and its parent (present when any target has one, empty for none).
 # TYPE ping_target_info gauge
 ping_target_info{family="ip4",ip="127.0.0.1",role="",site="lab",target="127.0.0.1"} 1
 ping_target_info{family="",ip="",role="gw",site="",target="router.example.internal"} 1
@@ -228,5 +229,40 @@ func benchScrape(b *testing.B, encoding string) {
 			b.Fatalf("got status %d, want 200", w.Code)
 		}
 		b.SetBytes(int64(w.Body.Len()))
+	}
+}
+
+// TestParentLabel: ping_target_info gets "parent" when any target has one
+// (empty for the others), and no "parent" at all when none has.
+func TestParentLabel(t *testing.T) {
+	c := New(nil)
+	a := NewTarget("router.example.internal", nil, time.Second)
+	b := NewTarget("db.example.internal", nil, time.Second)
+	c.SetTargets([]*Target{a, b})
+	const head = `
+# HELP ping_target_info Address being probed for the target (ip and family empty while the name does not resolve) and its parent (present when any target has one, empty for none).
+# TYPE ping_target_info gauge
+`
+	want := head + `ping_target_info{family="",ip="",target="db.example.internal"} 1
+ping_target_info{family="",ip="",target="router.example.internal"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ping_target_info"); err != nil {
+		t.Errorf("no parent: %v", err)
+	}
+	b.SetParent("router.example.internal")
+	c.SetTargets([]*Target{a, b})
+	want = head + `ping_target_info{family="",ip="",parent="router.example.internal",target="db.example.internal"} 1
+ping_target_info{family="",ip="",parent="",target="router.example.internal"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ping_target_info"); err != nil {
+		t.Errorf("with parent: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	line := `ping_target_info{family="",ip="",parent="router.example.internal",target="db.example.internal"} 1` + "\n"
+	if !strings.Contains(buf.String(), line) {
+		t.Errorf("text: got\n%s\nwant a line %s", buf.String(), line)
 	}
 }

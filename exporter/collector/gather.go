@@ -64,7 +64,7 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 		if last := t.lastReply.Load(); last != 0 {
 			gaugeOf(famLastReply, float64(last)/1e9, 1, e.labels)
 		}
-		gaugeOf(famInfo, 1, 2, infoLabels(e.labels, t.Addr()))
+		gaugeOf(famInfo, 1, 2, infoLabels(e.infoLabels, t.Addr()))
 		if err := t.rtt.Write(&m[famRTT]); err != nil {
 			return nil, err
 		}

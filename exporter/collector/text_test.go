@@ -67,7 +67,7 @@ func TestWriteTextLabelOrder(t *testing.T) {
 	if err := fixture(3).WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	want := `ping_target_info{aa="first",family="ip4",host_group="between family and ip",ip="127.0.0.2",l0="a \"quoted\" \\ value",l1="",target="host-2.example.internal"} 1` + "\n"
+	want := `ping_target_info{aa="first",family="ip4",host_group="between family and ip",ip="127.0.0.2",l0="a \"quoted\" \\ value",l1="",parent="host-0.example.internal",target="host-2.example.internal"} 1` + "\n"
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("got\n%s\nwant a line %s", buf.String(), want)
 	}
@@ -84,6 +84,9 @@ func fixture(n int) *Collector {
 			labels["aa"], labels["host_group"] = "first", "between family and ip"
 		}
 		tg := NewTarget(fmt.Sprintf("host-%d.example.internal", i), labels, time.Second)
+		if i == 2 {
+			tg.SetParent("host-0.example.internal")
+		}
 		if i > 0 {
 			tg.SetAddr(netip.AddrFrom4([4]byte{127, 0, 0, byte(i)}))
 			if i == 3 {

@@ -34,8 +34,9 @@ const MinSize = 8
 const MaxSize = 65507 - 8
 
 // reservedLabels are label names the exporter sets itself ("target" on every
-// series, "ip" and "family" on ping_target_info, "le" on histogram buckets).
-var reservedLabels = []string{"target", "ip", "family", "le"}
+// series, "ip", "family" and "parent" on ping_target_info, "le" on histogram
+// buckets).
+var reservedLabels = []string{"target", "ip", "family", "parent", "le"}
 
 // Defaults are the settings a target gets when it does not set them.
 type Defaults struct {
@@ -44,6 +45,12 @@ type Defaults struct {
 	Size     int      `yaml:"size"`
 	Source   string   `yaml:"source"`
 	IPFamily string   `yaml:"ip_family"`
+	// Parent is the host of the target every target sits behind unless it
+	// names its own (parent.go).
+	Parent string `yaml:"parent"`
+
+	// parentLine is the line of "parent" in the defaults section, for errors.
+	parentLine int
 }
 
 // DefaultDefaults are the built-in defaults, the same as the flags' defaults.
@@ -69,7 +76,13 @@ type Target struct {
 	Size     int               `yaml:"size"`
 	Source   string            `yaml:"source"`
 	IPFamily string            `yaml:"ip_family"`
+	// Parent is the host of another target this one sits behind (a router,
+	// a switch); empty for none. See parent.go.
+	Parent string `yaml:"parent"`
 
+	// ParentLine is the line of the parent setting (the target's own or the
+	// defaults'), for errors; 0 when none or from the flags.
+	ParentLine int `yaml:"-"`
 	// Line is the line of the target in the file; 0 for a command-line argument.
 	Line int `yaml:"-"`
 	// Addr is Host parsed as an IP address; zero when Host is a name.
@@ -171,6 +184,11 @@ func (c *Config) addArgs(args []string) error {
 		seen[t.addrKey()] = t
 		c.Targets = append(c.Targets, t)
 	}
+	if len(args) > 0 {
+		if err := c.checkParents(); err != nil {
+			return fmt.Errorf("invalid parent: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -204,7 +222,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 		seen[t.addrKey()] = t
 		c.Targets = append(c.Targets, t)
 	}
-	return nil
+	return c.checkParents()
 }
 
 // UnmarshalYAML decodes the defaults section over the flags' values.
@@ -219,6 +237,7 @@ func (d *Defaults) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode((*plain)(d)); err != nil {
 		return cleanYAMLError(err)
 	}
+	d.setParentLine(n)
 	if field, err := d.check(); err != nil {
 		line := n.Line
 		if k := keyOf(n, field); k != nil {
@@ -263,6 +282,7 @@ func (d Defaults) target() Target {
 	return Target{
 		Interval: d.Interval, Size: d.Size, Source: d.Source, IPFamily: d.IPFamily,
 		defaultTimeout: time.Duration(d.Timeout),
+		Parent:         d.Parent, ParentLine: d.parentLine,
 	}
 }
 
@@ -282,6 +302,7 @@ func (t *Target) UnmarshalYAML(n *yaml.Node) error {
 		return cleanYAMLError(err)
 	}
 	t.Line = n.Line
+	t.setParentLine(n)
 	return t.finish(n)
 }
 

@@ -48,6 +48,10 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-duplicate-ipv6-form.yml", `line 3: duplicate target "0::1": the same host as "::1" at line 2`},
 		{"invalid-duplicate-name-case.yml", `line 3: duplicate target "LocalHost.": the same host as "localhost" at line 2`},
 		{"invalid-numeric-host.yml", `line 2: "host": "127.000.0.1" is not an IPv4 address in dotted-decimal form (four numbers 0-255, no leading zeros)`},
+		{"invalid-parent-unknown.yml", `line 4: "parent": "127.0.0.9" of target "127.0.0.2" is not a configured target`},
+		{"invalid-parent-defaults.yml", `line 2: "parent": "gateway.example.internal" of target "127.0.0.1" is not a configured target`},
+		{"invalid-parent-cycle.yml", `line 3: "parent": cycle 127.0.0.1 -> 127.0.0.3 -> 127.0.0.2 -> 127.0.0.1`},
+		{"invalid-parent-depth.yml", `line 11: "parent": chain 127.0.0.5 -> 127.0.0.4 -> 127.0.0.3 -> 127.0.0.2 -> 127.0.0.1 is longer than 3 levels (the alert rules follow at most 3)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -209,6 +213,47 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestParents(t *testing.T) {
+	tests := []struct {
+		name          string
+		file          string
+		args          []string
+		defaultParent string
+		want          map[string]string // host -> parent
+		wantErr       string
+	}{
+		{name: "file", file: "testdata/parents.yml", want: map[string]string{
+			"router.example.internal": "", "switch.example.internal": "router.example.internal",
+			"127.0.0.1": "switch.example.internal", "127.0.0.2": "switch.example.internal", "127.0.0.3": ""}},
+		// Arguments inherit the defaults' parent too.
+		{name: "argument", file: "testdata/parents.yml", args: []string{"127.0.0.4"}, want: map[string]string{
+			"router.example.internal": "", "switch.example.internal": "router.example.internal",
+			"127.0.0.1": "switch.example.internal", "127.0.0.2": "switch.example.internal", "127.0.0.3": "",
+			"127.0.0.4": "switch.example.internal"}},
+		// The defaults' parent given as an argument does not become its own parent.
+		{name: "parent as argument", args: []string{"127.0.0.1", "127.0.0.2"}, defaultParent: "127.0.0.1",
+			want: map[string]string{"127.0.0.1": "", "127.0.0.2": "127.0.0.1"}},
+		{name: "no parents", args: []string{"127.0.0.1"}, want: map[string]string{"127.0.0.1": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := DefaultDefaults
+			d.Parent = tt.defaultParent
+			cfg, err := Load(tt.file, d, tt.args)
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			got := map[string]string{}
+			for _, tg := range cfg.Targets {
+				got[tg.Host] = tg.Parent
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got parents %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestEmptyTargetsFile: "targets: []" loads (and Check decides).
 func TestEmptyTargetsFile(t *testing.T) {
 	cfg, err := Load("testdata/empty-targets.yml", DefaultDefaults, nil)
@@ -217,5 +262,15 @@ func TestEmptyTargetsFile(t *testing.T) {
 	}
 	if err := cfg.Check("testdata/empty-targets.yml", Limits{AllowEmpty: true}); err != nil {
 		t.Errorf("got error %v with AllowEmpty, want none", err)
+	}
+}
+
+func TestParentErrorsInArguments(t *testing.T) {
+	d := DefaultDefaults
+	d.Parent = "127.0.0.9"
+	_, err := Load("", d, []string{"127.0.0.1"})
+	want := `invalid parent: "parent": "127.0.0.9" of target "127.0.0.1" is not a configured target`
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %s", err, want)
 	}
 }

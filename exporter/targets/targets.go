@@ -139,6 +139,7 @@ func (m *Manager) Apply(cfg *config.Config) {
 			}
 			m.start(t)
 		}
+		t.obs.SetParent(c.Parent)
 		next[c.Host] = t
 		list = append(list, t.obs)
 	}
