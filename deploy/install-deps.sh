@@ -55,12 +55,12 @@ built() {
   done
 }
 
-# goinstall NAME VERSION MODULE MODVERSION CMD... builds MODULE/cmd/CMD@MODVERSION
-# into $tools/NAME-VERSION, with VERSION stamped where --version and the
-# build info API read it.
+# goinstall NAME VERSION MODULE MODVERSION TAGS CMD... builds
+# MODULE/cmd/CMD@MODVERSION with build TAGS into $tools/NAME-VERSION, with
+# VERSION stamped where --version and the build info API read it.
 goinstall() {
-  local name=$1 version=$2 module=$3 modversion=$4
-  shift 4
+  local name=$1 version=$2 module=$3 modversion=$4 tags=$5
+  shift 5
   local dir=$tools/$name-$version
   built "$dir" "$version" "$@" && return 0
   command -v go >/dev/null 2>&1 || { echo "install-deps: go is needed to build $name $version" >&2; return 1; }
@@ -68,12 +68,17 @@ goinstall() {
   local pkgs=() cmd
   for cmd in "$@"; do pkgs+=("$module/cmd/$cmd@$modversion"); done
   mkdir -p "$dir"
-  GOBIN=$dir go install \
+  GOBIN=$dir go install -tags "$tags" \
     -ldflags "-X github.com/prometheus/common/version.Version=$version -X github.com/prometheus/common/version.Branch=go-install" \
     "${pkgs[@]}"
   built "$dir" "$version" "$@" || { echo "install-deps: $dir: built binaries do not report version $version" >&2; return 1; }
 }
 
 debian
-goinstall prometheus "$PROMETHEUS3_VERSION" github.com/prometheus/prometheus "$PROMETHEUS3_MODULE_VERSION" prometheus promtool
-goinstall alertmanager "$ALERTMANAGER_NEW_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_NEW_MODULE_VERSION" alertmanager amtool
+# remove_all_sd leaves out the cloud service discoveries (AWS, Azure, GCE,
+# Kubernetes, ...: most of the compile time); static_configs, file_sd and
+# http_sd remain, which is all this project's configs use.
+goinstall prometheus "$PROMETHEUS3_VERSION" github.com/prometheus/prometheus "$PROMETHEUS3_MODULE_VERSION" \
+  remove_all_sd prometheus promtool
+goinstall alertmanager "$ALERTMANAGER_NEW_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_NEW_MODULE_VERSION" \
+  "" alertmanager amtool
