@@ -86,7 +86,12 @@ func startPipelineWith(t *testing.T, tools map[string]string, opts pipelineOptio
 			"--web.listen-address=127.0.0.1:9093", "--cluster.listen-address="),
 		start(t, ns, dir, "prometheus", nil, tools["prometheus"],
 			"--config.file="+cfg.prometheus, "--storage.tsdb.path="+dir+"/prometheus-data",
-			"--web.listen-address=127.0.0.1:9090"),
+			"--web.listen-address=127.0.0.1:9090",
+			// Targets reach the scrape manager at most every 5 s (hidden
+			// flag, in 2.42 too); Prometheus 3 applies even the first
+			// ones only then, and the shortened PingExporterDown (2 s)
+			// would fire on absent(up) at every start.
+			"--scrape.discovery-reload-interval="+dur(scrapeInterval)),
 	}
 	for i, port := range []string{"9426", "9427", "9093", "9090"} {
 		waitReady(t, hc, procs[i], "http://127.0.0.1:"+port+"/-/ready")
