@@ -139,12 +139,6 @@ type pipelineOptions struct {
 // writeConfigs derives the test's configs from the shipped ones into dir.
 func writeConfigs(t *testing.T, dir string) configs {
 	t.Helper()
-	return writeConfigsWith(t, dir, pipelineOptions{})
-}
-
-// writeConfigsWith is writeConfigs with opts applied.
-func writeConfigsWith(t *testing.T, dir string, opts pipelineOptions) configs {
-	t.Helper()
 	root := repoRoot(t)
 	c := configs{
 		prometheus:   filepath.Join(dir, "prometheus.yml"),
@@ -156,14 +150,27 @@ func writeConfigsWith(t *testing.T, dir string, opts pipelineOptions) configs {
 		t.Fatalf("write password: %v", err)
 	}
 	rules := filepath.Join(dir, "rules", "downtime.rules.yml")
-	writeYAML(t, rules, rulesConfigWith(t, filepath.Join(root, "rules", "downtime.rules.yml"), opts))
-	prom := prometheusConfig(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), rules)
-	if opts.nativeHistograms {
-		setNativeHistograms(t, prom)
-	}
-	writeYAML(t, c.prometheus, prom)
+	writeYAML(t, rules, rulesConfig(t, filepath.Join(root, "rules", "downtime.rules.yml")))
+	writeYAML(t, c.prometheus, prometheusConfig(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), rules))
 	writeYAML(t, c.alertmanager, alertmanagerConfig(t, filepath.Join(root, "deploy/alertmanager/alertmanager.yml"), password))
 	writeYAML(t, c.receiver, receiverConfig(t, filepath.Join(root, "deploy/receiver/receiver.yml"), password))
+	return c
+}
+
+// writeConfigsWith is writeConfigs, then opts applied to the rules and the
+// Prometheus config it wrote.
+func writeConfigsWith(t *testing.T, dir string, opts pipelineOptions) configs {
+	t.Helper()
+	c := writeConfigs(t, dir)
+	if len(opts.fors) > 0 || opts.groupInterval > 0 {
+		rules := filepath.Join(dir, "rules", "downtime.rules.yml")
+		writeYAML(t, rules, rulesConfigWith(t, filepath.Join(repoRoot(t), "rules", "downtime.rules.yml"), opts))
+	}
+	if opts.nativeHistograms {
+		prom := readYAML(t, c.prometheus)
+		setNativeHistograms(t, prom)
+		writeYAML(t, c.prometheus, prom)
+	}
 	return c
 }
 
