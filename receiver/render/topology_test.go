@@ -58,8 +58,8 @@ func vantageAlert() amtemplate.Alert {
 
 func pathAlert() amtemplate.Alert {
 	return amtemplate.Alert{
-		Status:      "firing",
-		Labels:      amtemplate.KV{"alertname": PathDownAlert, "target": "mail.example.com", "job": "ping", "severity": "warning"},
+		Status: "firing",
+		Labels: amtemplate.KV{"alertname": PathDownAlert, "target": "mail.example.com", "job": "ping", "severity": "warning"},
 		Annotations: amtemplate.KV{
 			"summary":        "mail.example.com is unreachable from ams only",
 			"description":    "mail.example.com does not answer ping from 1 of 2 vantages, but the others reach it: a network path problem, not an outage.",
