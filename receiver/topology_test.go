@@ -125,7 +125,7 @@ func TestOneCauseOneMessage(t *testing.T) {
 				t.Errorf("got %q, want a normal message without the parent wording", msgs[0].Plain)
 			}
 			mustPost(t, r.url+"/webhook", body("resolved", tt.resolved))
-			msgs = tg.WaitMessages(t, 2, 10*time.Second)
+			tg.WaitMessages(t, 2, 10*time.Second)
 			settle(t, r.url)
 			if msgs = tg.Messages(); len(msgs) != 2 {
 				t.Fatalf("got %d messages after the recovery, want 2", len(msgs))
