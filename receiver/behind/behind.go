@@ -62,9 +62,12 @@ type Tracker struct {
 	opts    Options
 	mu      sync.Mutex
 	parents map[string]*parent // by AlertRef.Key
-	kick    chan struct{}
-	edits   prometheus.Counter
-	errors  prometheus.Counter
+	// unsent is set by Sync when a list could not be shown because the
+	// parent's firing message was not sent yet.
+	unsent bool
+	kick   chan struct{}
+	edits  prometheus.Counter
+	errors prometheus.Counter
 }
 
 type parent struct {
@@ -73,7 +76,13 @@ type parent struct {
 	// shown is the list the firing message shows since this tracker
 	// edited it (nil: not edited yet).
 	shown []string
+	// early counts the syncs soon after each other while its firing
+	// message was not sent yet.
+	early int
 }
+
+// maxEarly bounds those syncs per parent (a minute at RetrySoon).
+const maxEarly = 30
 
 // New returns a Tracker; call Observe for every alert the webhook planned
 // and Run (or Sync) to keep the messages current.
@@ -129,6 +138,10 @@ func (t *Tracker) Watching() int {
 	return len(t.parents)
 }
 
+// RetrySoon is how soon Run syncs again when a parent's list is known but
+// its firing message was not sent yet (the worker sends it in a moment).
+const RetrySoon = 2 * time.Second
+
 // Run syncs when a new parent is observed and every interval of clk, until
 // ctx is done.
 func (t *Tracker) Run(ctx context.Context, clk clock.Clock, interval time.Duration) {
@@ -137,7 +150,11 @@ func (t *Tracker) Run(ctx context.Context, clk clock.Clock, interval time.Durati
 			t.errors.Inc()
 			t.opts.Logger.Warn("updating the hosts behind down parents", "err", err)
 		}
-		tm := clk.NewTimer(interval)
+		next := interval
+		if t.waiting() {
+			next = min(interval, RetrySoon)
+		}
+		tm := clk.NewTimer(next)
 		select {
 		case <-ctx.Done():
 			tm.Stop()
@@ -162,6 +179,9 @@ func (t *Tracker) Sync(ctx context.Context) error {
 	}
 	behind := hostsBehind(alerts)
 	var errs []error
+	t.mu.Lock()
+	t.unsent = false
+	t.mu.Unlock()
 	for _, p := range ps {
 		hosts := behind[jobParent{p.job, p.target}]
 		if len(hosts) == 0 && p.shown == nil {
@@ -174,6 +194,12 @@ func (t *Tracker) Sync(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (t *Tracker) waiting() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unsent
 }
 
 func (t *Tracker) snapshot() []parent {
@@ -215,7 +241,7 @@ func hostsBehind(alerts []alertmanager.Alert) map[jobParent][]string {
 func (t *Tracker) apply(p parent, hosts []string) error {
 	now := t.opts.Now()
 	want := strings.Join(hosts, ",")
-	var gone, queued bool
+	var gone, queued, unsent bool
 	err := t.opts.Store.Update(func(tx store.Tx) error {
 		st, ok, err := tx.AlertState(p.ref)
 		if err != nil {
@@ -226,7 +252,8 @@ func (t *Tracker) apply(p parent, hosts []string) error {
 			return nil
 		}
 		if st.MessageID == 0 || len(st.Alert) == 0 {
-			return nil // the firing message is not sent yet: next time
+			unsent = true // the firing message is not sent yet: soon
+			return nil
 		}
 		var a template.Alert
 		if err := json.Unmarshal(st.Alert, &a); err != nil {
@@ -268,6 +295,12 @@ func (t *Tracker) apply(p parent, hosts []string) error {
 	if gone {
 		delete(t.parents, p.ref.Key())
 		return nil
+	}
+	if cur, ok := t.parents[p.ref.Key()]; ok && unsent && cur.early < maxEarly {
+		// Not for ever: a firing message that was dead-lettered is never
+		// sent, and Alertmanager is not to be asked every 2 s for it.
+		cur.early++
+		t.unsent = true
 	}
 	if queued {
 		if cur, ok := t.parents[p.ref.Key()]; ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/internal/clock/clocktest"
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/render"
@@ -281,4 +282,57 @@ func TestAlertmanagerError(t *testing.T) {
 		t.Errorf("got %v, want an error naming the alerts listed and the cause", err)
 	}
 	wantEdits(t, f.edits(t))
+}
+
+// TestRunRetriesSoonUntilSent: a list known before the parent's firing
+// message is sent is shown RetrySoon later, then syncs are back to the
+// interval.
+func TestRunRetriesSoonUntilSent(t *testing.T) {
+	f := newFixture(t)
+	clk := clocktest.New(t0)
+	a := parentAlert("firing", "3")
+	f.fire(t, a, 0)
+	f.am.set(child("db1", "router1", "a:9426"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.tr.Run(ctx, clk, 30*time.Second); close(done) }()
+	defer func() { cancel(); <-done }()
+	clk.WaitTimers(1) // the first sync: no parent yet
+	f.tr.Observe(f.ref, a)
+	waitCalls(t, f.am, 1) // the kick: the message is not sent yet
+	clk.WaitTimers(1)
+	wantEdits(t, f.edits(t))
+
+	f.fire(t, a, 7) // the worker sent it
+	clk.Advance(RetrySoon)
+	waitCalls(t, f.am, 2)
+	clk.WaitTimers(1)
+	wantEdits(t, f.edits(t), "🔴 <b>router1</b> is down — 1 host behind it is unreachable too: db1")
+
+	clk.Advance(RetrySoon) // back to the interval: no sync
+	clk.WaitTimers(1)
+	if n := f.am.callCount(); n != 2 {
+		t.Errorf("got %d Alertmanager calls %v after the message was edited, want still 2", n, RetrySoon)
+	}
+	clk.Advance(30 * time.Second)
+	waitCalls(t, f.am, 3)
+}
+
+func (f *fakeAM) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// waitCalls waits until Alertmanager was asked n times; it polls an
+// outcome and times nothing.
+func waitCalls(t *testing.T, am *fakeAM, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for am.callCount() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d Alertmanager calls after 10 s, want %d", am.callCount(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
