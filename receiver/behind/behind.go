@@ -184,12 +184,11 @@ func (t *Tracker) Sync(ctx context.Context) error {
 	t.mu.Unlock()
 	for _, p := range ps {
 		hosts := behind[jobParent{p.job, p.target}]
-		if len(hosts) == 0 && p.shown == nil {
-			// Nothing learnt yet (the children's alerts may reach
-			// Alertmanager a little after the parent's): keep the count.
-			continue
-		}
-		if err := t.apply(p, hosts); err != nil {
+		// Nothing learnt yet (the children's alerts may reach Alertmanager
+		// a little after the parent's): the message keeps the count, and
+		// the parent is only checked for having ended.
+		show := len(hosts) > 0 || p.shown != nil
+		if err := t.apply(p, hosts, show); err != nil {
 			errs = append(errs, fmt.Errorf("parent %q: %w", p.target, err))
 		}
 	}
@@ -237,8 +236,9 @@ func hostsBehind(alerts []alertmanager.Alert) map[jobParent][]string {
 }
 
 // apply stores hosts on the parent's alert and queues an edit of its
-// firing message if the message does not show them yet.
-func (t *Tracker) apply(p parent, hosts []string) error {
+// firing message if the message does not show them yet (with show false,
+// it only forgets a parent whose alert ended).
+func (t *Tracker) apply(p parent, hosts []string, show bool) error {
 	now := t.opts.Now()
 	want := strings.Join(hosts, ",")
 	var gone, queued, unsent bool
@@ -249,6 +249,9 @@ func (t *Tracker) apply(p parent, hosts []string) error {
 		}
 		if !ok || st.Resolved || !st.Firing {
 			gone = true
+			return nil
+		}
+		if !show {
 			return nil
 		}
 		if st.MessageID == 0 || len(st.Alert) == 0 {

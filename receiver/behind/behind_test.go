@@ -336,3 +336,15 @@ func waitCalls(t *testing.T, am *fakeAM, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestEndedParentIsDroppedWithoutList: a parent whose alert ended without
+// the webhook telling (pruned, resolved by the reconciler) is forgotten
+// even when nothing was learnt about it.
+func TestEndedParentIsDroppedWithoutList(t *testing.T) {
+	f := newFixture(t)
+	f.tr.Observe(f.ref, parentAlert("firing", "3")) // no state stored: unknown
+	f.sync(t)
+	if n := f.tr.Watching(); n != 0 {
+		t.Errorf("got %d parents watched, want 0", n)
+	}
+}
