@@ -1,0 +1,25 @@
+package store
+
+import (
+	"time"
+
+	"github.com/downtime-detector/downtime/receiver/incident"
+)
+
+// IncidentTx is the incident log inside an Update transaction: the webhook
+// opens and resolves incidents in the transaction that queues the
+// messages, so the log and the chat never disagree (both commit or
+// neither does). The semantics are incident.Log's Open and Resolve.
+type IncidentTx interface {
+	// OpenIncident is incident.Log.Open within the transaction.
+	OpenIncident(inc incident.Incident) (incident.Incident, error)
+	// ResolveIncident is incident.Log.Resolve within the transaction;
+	// incident.ErrNotOpen when no incident of key is open.
+	ResolveIncident(key incident.Key, end time.Time) (incident.Incident, error)
+}
+
+// IncidentStore is a store that keeps the incident log; Incidents reads
+// and maintains it outside webhook transactions (status page, CLI, pruning).
+type IncidentStore interface {
+	Incidents() incident.Log
+}
