@@ -35,7 +35,7 @@ func TestPrune(t *testing.T) {
 	mark("young", t0.Add(-pruneAge+pruneInterval/2))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { prune(ctx, st, fc, slog.New(slog.DiscardHandler)) })
+	wg.Go(func() { prune(ctx, st, fc, slog.New(slog.DiscardHandler), nil) })
 	defer func() { cancel(); wg.Wait() }()
 
 	fc.WaitTimers(1) // first pass done

@@ -23,3 +23,7 @@ type IncidentTx interface {
 type IncidentStore interface {
 	Incidents() incident.Log
 }
+
+// KindDigest is a route's periodic digest (receiver/incident/digest): a
+// plain message, idempotent per route and period through its key.
+const KindDigest Kind = "digest"
