@@ -188,3 +188,33 @@ func TestIncidentRetentionDefault(t *testing.T) {
 		t.Errorf("config.DefaultRetention %v, incident.DefaultRetention %v: want them equal", config.DefaultRetention, incident.DefaultRetention)
 	}
 }
+
+// TestStatusPageReloadAndLateResolve: a reload changes the page for the
+// next request; a resolved notification for an outage the log never saw
+// open is recorded whole.
+func TestStatusPageReloadAndLateResolve(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	clk := clocktest.New(t0)
+	cfg := writeConfig(t, "-100", "status_page:\n  title: Before\n")
+	opts := newOptions(t, cfg, t.TempDir(), tg.URL)
+	opts.now = clk.Now
+	r := startReceiver(t, opts)
+	if page := get(t, r.url+"/"); !strings.Contains(page, "Before") {
+		t.Fatalf("page: lacks the title %q", "Before")
+	}
+	rewriteConfig(t, cfg, "-100", "status_page:\n  title: After\n")
+	if code, b := post(t, r.url+"/-/reload", ""); code != 200 {
+		t.Fatalf("reload: got %d %s", code, b)
+	}
+	if page := get(t, r.url+"/"); !strings.Contains(page, "After") || strings.Contains(page, "Before") {
+		t.Errorf("page after reload: want the title %q only", "After")
+	}
+
+	mustPost(t, r.url+"/webhook", body("resolved", hostAlert("resolved", "printer", t0.Add(-time.Hour))))
+	var list struct{ Incidents []incident.Record }
+	getJSON(t, r.url+"/api/v1/incidents?target=printer", &list)
+	if len(list.Incidents) != 1 || list.Incidents[0].Open() || list.Incidents[0].Duration != "42m" {
+		t.Errorf("late resolved: got %+v, want one resolved incident of 42m", list.Incidents)
+	}
+}
