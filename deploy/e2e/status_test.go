@@ -66,8 +66,16 @@ func (p *pipeline) checkStatus(t *testing.T, down time.Time, outage time.Duratio
 	}
 }
 
+// receiverJSON GETs u with the webhook credentials, which the status API
+// wants as the shipped config has webhook_auth (deploy/receiver/receiver.yml,
+// password written by writeConfigs).
 func receiverJSON(hc *http.Client, u string, v any) error {
-	resp, err := hc.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth("alertmanager", "e2e-webhook-password")
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
