@@ -239,7 +239,7 @@ downtime demo is running (Ctrl-C stops everything):
   Alertmanager:  http://$ALERTMANAGER_ADDR/
   receiver:      http://$RECEIVER_ADDR/metrics   $MODE
   status page:   http://$RECEIVER_ADDR/   (down now, incidents, availability; JSON: /api/v1/status)
-                 login: alertmanager / $(cat "$tmp/deploy/receiver/webhook_password")   (the webhook credentials)
+                 login: alertmanager, password in $tmp/deploy/receiver/webhook_password
   logs, data:    $tmp
 EOF
 	if [[ -n $demo_if ]]; then
