@@ -79,6 +79,9 @@ func TestStatusFromWebhooks(t *testing.T) {
 	if nasRec.DurationSeconds != (20*time.Minute).Seconds() || !nasRec.Start.Equal(t0.Add(-20*time.Minute)) || nasRec.Route != "" {
 		t.Errorf("nas: got start %v duration %vs, want %v and 1200s", nasRec.Start, nasRec.DurationSeconds, t0.Add(-20*time.Minute))
 	}
+	if len(nasRec.Messages) != 1 || nasRec.Messages[0].ChatID != -100 || nasRec.Messages[0].MessageID == 0 {
+		t.Errorf("nas: got messages %+v, want its firing message in chat -100", nasRec.Messages)
+	}
 	found := false
 	for _, h := range st.Availability {
 		if h.Target == "db" {

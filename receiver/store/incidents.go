@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/downtime-detector/downtime/receiver/incident"
@@ -27,3 +28,22 @@ type IncidentStore interface {
 // KindDigest is a route's periodic digest (receiver/incident/digest): a
 // plain message, idempotent per route and period through its key.
 const KindDigest Kind = "digest"
+
+// IncidentMessages are the links a delivered job adds to the incidents of
+// its alerts (in Complete's transaction): every message sent about them,
+// in the chat's topic. An edit changes a message already linked; a chat
+// known only by @name has no id to link.
+func IncidentMessages(job Job, sent []Sent) []incident.MessageRef {
+	if job.Kind == KindEdit || job.Kind == KindDigest {
+		return nil
+	}
+	var out []incident.MessageRef
+	for _, s := range sent {
+		chat, err := strconv.ParseInt(s.ChatID, 10, 64)
+		if err != nil || s.MessageID == 0 {
+			continue
+		}
+		out = append(out, incident.MessageRef{ChatID: chat, ThreadID: job.ThreadID, MessageID: s.MessageID})
+	}
+	return out
+}

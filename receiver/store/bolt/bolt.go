@@ -30,7 +30,7 @@ var (
 	bucketDead       = []byte("dead")
 	bucketMigrations = []byte("migrations")
 	allBuckets       = [][]byte{bucketQueue, bucketSeen, bucketAlerts, bucketDead, bucketMigrations,
-		bucketIncidents, bucketOpenIncidents}
+		bucketIncidents, bucketOpenIncidents, bucketLastIncidents}
 )
 
 // Store is the receiver's bbolt database; it implements store.Store.

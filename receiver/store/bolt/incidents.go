@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -15,10 +16,12 @@ import (
 )
 
 // The incident log: incidents by id (big-endian, so in opening order) as
-// JSON, and the id of the open incident of each key.
+// JSON, the id of the open incident of each key, and the id of the latest
+// incident of each key (open or not: a resolved reply links to it).
 var (
 	bucketIncidents     = []byte("incidents")
 	bucketOpenIncidents = []byte("incidents_open")
+	bucketLastIncidents = []byte("incidents_last")
 )
 
 var (
@@ -77,7 +80,40 @@ func openIncident(tx *bolt.Tx, inc incident.Incident) (incident.Incident, error)
 	if err := putJSON(all, itob(id), inc); err != nil {
 		return incident.Incident{}, fmt.Errorf("storing incident %d: %w", id, err)
 	}
+	if err := tx.Bucket(bucketLastIncidents).Put(openKey(inc.Key), itob(id)); err != nil {
+		return incident.Incident{}, err
+	}
 	return inc, open.Put(openKey(inc.Key), itob(id))
+}
+
+// linkMessages adds the messages a delivered job sent to the latest
+// incident of each of its alerts (part of Complete's transaction).
+func linkMessages(tx *bolt.Tx, job store.Job, sent []store.Sent) error {
+	refs := store.IncidentMessages(job, sent)
+	if len(refs) == 0 {
+		return nil
+	}
+	all, last := tx.Bucket(bucketIncidents), tx.Bucket(bucketLastIncidents)
+	for _, a := range job.Alerts {
+		v := last.Get(openKey(incident.Key{Route: a.Route, Fingerprint: a.Fingerprint}))
+		if v == nil {
+			continue
+		}
+		inc, ok, err := getIncident(all, binary.BigEndian.Uint64(v))
+		if err != nil {
+			return err
+		}
+		if !ok { // pruned
+			continue
+		}
+		for _, m := range refs {
+			incident.Note{Message: &m}.Apply(&inc)
+		}
+		if err := putJSON(all, itob(inc.ID), inc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func resolveIncident(tx *bolt.Tx, key incident.Key, end time.Time) (incident.Incident, error) {
@@ -179,7 +215,7 @@ func (l incidentLog) Prune(_ context.Context, now time.Time, retention time.Dura
 	n := 0
 	err := l.s.db.Update(func(tx *bolt.Tx) error {
 		all := tx.Bucket(bucketIncidents)
-		var drop [][]byte
+		var drop, lastKeys [][]byte
 		err := all.ForEach(func(k, _ []byte) error {
 			inc, _, err := getIncident(all, binary.BigEndian.Uint64(k))
 			if err != nil {
@@ -187,6 +223,9 @@ func (l incidentLog) Prune(_ context.Context, now time.Time, retention time.Dura
 			}
 			if !inc.Open() && inc.End.Before(cutoff) {
 				drop = append(drop, append([]byte(nil), k...))
+				if last := tx.Bucket(bucketLastIncidents); bytes.Equal(last.Get(openKey(inc.Key)), k) {
+					lastKeys = append(lastKeys, openKey(inc.Key))
+				}
 			}
 			return nil
 		})
@@ -195,6 +234,11 @@ func (l incidentLog) Prune(_ context.Context, now time.Time, retention time.Dura
 		}
 		for _, k := range drop {
 			if err := all.Delete(k); err != nil {
+				return err
+			}
+		}
+		for _, k := range lastKeys {
+			if err := tx.Bucket(bucketLastIncidents).Delete(k); err != nil {
 				return err
 			}
 		}

@@ -113,6 +113,32 @@ func resolveIncident(ctx context.Context, q querier, key incident.Key, end time.
 	return inc, putIncident(ctx, q, inc)
 }
 
+// linkMessages adds the messages a delivered job sent to the latest
+// incident of each of its alerts (part of Complete's transaction).
+func linkMessages(ctx context.Context, q querier, job store.Job, sent []store.Sent) error {
+	refs := store.IncidentMessages(job, sent)
+	if len(refs) == 0 {
+		return nil
+	}
+	for _, a := range job.Alerts {
+		inc, err := scanIncident(q.QueryRow(ctx, `SELECT id, record FROM incidents
+			WHERE route = $1 AND fingerprint = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE`, a.Route, a.Fingerprint))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading incident of %s: %w", a.Fingerprint, err)
+		}
+		for _, m := range refs {
+			incident.Note{Message: &m}.Apply(&inc)
+		}
+		if err := putIncident(ctx, q, inc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Incidents returns the incident log kept in the database.
 func (s *Store) Incidents() incident.Log { return incidentLog{s} }
 

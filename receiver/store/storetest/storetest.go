@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Prune", testPrune},
 		{"IncidentsInUpdate", testIncidentsInUpdate},
+		{"IncidentMessages", testIncidentMessages},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}

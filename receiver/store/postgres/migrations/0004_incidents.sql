@@ -13,5 +13,7 @@ CREATE TABLE incidents (
 -- At most one open incident per key: what makes two receivers given the
 -- same firing notification open it once.
 CREATE UNIQUE INDEX incidents_open_key ON incidents (route, fingerprint) WHERE end_at IS NULL;
+-- The latest incident of a key, for the message links of a resolved reply.
+CREATE INDEX incidents_key ON incidents (route, fingerprint, id);
 CREATE INDEX incidents_end_at ON incidents (end_at);
 CREATE INDEX incidents_target ON incidents (target);
