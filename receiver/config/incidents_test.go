@@ -1,6 +1,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +39,33 @@ func TestIncidentDefaults(t *testing.T) {
 	}
 	if got, want := cfg.StatusPage.Refresh, model.Duration(time.Minute); got != want {
 		t.Errorf("default status_page.refresh: got %s, want %s", got, want)
+	}
+}
+
+// TestReadmeIncidentExamples: the status_page/incidents and digest
+// examples of receiver/README.md load as written.
+func TestReadmeIncidentExamples(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Status page, incident API, CLI and digest")
+	if !ok {
+		t.Fatal("README has no status page section")
+	}
+	n := 0
+	for _, block := range strings.Split(section, "```yaml\n")[1:] {
+		yml, _, _ := strings.Cut(block, "```")
+		path := filepath.Join(t.TempDir(), "receiver.yml")
+		if err := os.WriteFile(path, []byte("telegram:\n  bot_token: x\n  chat_id: \"-1\"\n"+yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := load(path, noEnv); err != nil {
+			t.Errorf("README example:\n%s\ngot %v", yml, err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("got %d yaml examples in the section, want 2 (status_page/incidents, digest)", n)
 	}
 }
