@@ -238,6 +238,8 @@ downtime demo is running (Ctrl-C stops everything):
   Prometheus:    http://$PROMETHEUS_ADDR/alerts   (graph: ping_up, rules: /rules)
   Alertmanager:  http://$ALERTMANAGER_ADDR/
   receiver:      http://$RECEIVER_ADDR/metrics   $MODE
+  status page:   http://$RECEIVER_ADDR/   (down now, incidents, availability; JSON: /api/v1/status)
+                 login: alertmanager, password in $tmp/deploy/receiver/webhook_password
   logs, data:    $tmp
 EOF
 	if [[ -n $demo_if ]]; then

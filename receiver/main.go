@@ -42,6 +42,7 @@ type options struct {
 	webURL      string   // dead-letters: a running receiver's URL ("" = the store)
 	all         bool     // dead-letters retry|purge --all
 	ids         []uint64 // dead-letters retry|purge IDs
+	incidents   incidentsOptions
 	web         *web.FlagConfig
 	logger      *slog.Logger
 	stdout      io.Writer
@@ -106,6 +107,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	tm.Flag("route", "Route whose chat gets the test message.").StringVar(&opts.route)
 	app.Command("chats", "List the chats and forum topics the bot has seen (getUpdates), to find chat ids.")
 	addDeadLetterCommands(app, opts)
+	addIncidentsCommand(app, opts)
 	cmd, err := app.Parse(args)
 	if err != nil {
 		return nil, err
@@ -138,6 +140,8 @@ func run(ctx context.Context, opts *options) error {
 		return listChats(ctx, opts)
 	case "dead-letters list", "dead-letters retry", "dead-letters purge":
 		return deadLetters(ctx, opts)
+	case "incidents":
+		return listIncidents(ctx, opts)
 	default:
 		return serve(ctx, opts)
 	}

@@ -105,11 +105,16 @@ func serve(ctx context.Context, opts *options) error {
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
 		Auth: lv.Auth}
-	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, health), ReadHeaderTimeout: 10 * time.Second}
+	pages := &statusPages{lv: lv, log: st.Incidents(), now: opts.now, logger: logger}
+	mux := newMux(hook, admin, rl, reg, health)
+	pages.Register(mux, readAuth(lv.Auth, webConfigured(opts)))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	digests := &digester{lv: lv, st: st, log: st.Incidents(), clk: opts.clock, logger: logger, queued: worker.Notify}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
-	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
+	wg.Go(func() { prune(workCtx, st, opts.clock, logger, lv.retention) })
+	wg.Go(func() { digests.run(workCtx) })
 	wg.Go(func() { par.run(workCtx) })
 	defer func() { stopWork(); wg.Wait() }()
 
@@ -213,15 +218,13 @@ func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reload.Reloader
 	admin.Register(mux)
 	health.Register(mux, rl)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics; POST /-/reload reloads the config\n", program)
-	})
 	return mux
 }
 
-// prune drops idempotency keys and alert states older than pruneAge, at
-// start and every pruneInterval of clk.
-func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger) {
+// prune drops idempotency keys and alert states older than pruneAge, and
+// resolved incidents older than retention() (when not nil), at start and
+// every pruneInterval of clk.
+func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Logger, retention func() time.Duration) {
 	for {
 		n, err := st.Prune(clk.Now().Add(-pruneAge))
 		if err != nil {
@@ -229,6 +232,7 @@ func prune(ctx context.Context, st store.Store, clk clock.Clock, logger *slog.Lo
 		} else if n > 0 {
 			logger.Debug("pruned old keys and alert states", "n", n)
 		}
+		pruneIncidents(ctx, st, clk.Now(), retention, logger)
 		t := clk.NewTimer(pruneInterval)
 		select {
 		case <-ctx.Done():

@@ -145,6 +145,7 @@ func (p *pipeline) outage(t *testing.T) {
 	detection := firing.At.Sub(down)
 	t.Logf("firing message after %v (bound %v): %q", detection.Round(time.Millisecond), detectionBound(), firing.Plain)
 	p.checkReportedStart(t, down)
+	p.checkStatus(t, down, 0)
 	t.Run("dashboard shows the host down", func(t *testing.T) {
 		p.checkDashboard(t, wantDown)
 	})
@@ -165,6 +166,7 @@ func (p *pipeline) outage(t *testing.T) {
 		t.Errorf("got resolved message replying to %d, want the firing message %d", resolved.ReplyTo, firing.MessageID)
 	}
 	checkReportedDowntime(t, resolved.Plain, p.host, outage)
+	p.checkStatus(t, down, outage)
 	p.checkEdited(t, firing.MessageID)
 	p.checkOnlyOnce(t)
 }

@@ -100,6 +100,10 @@ type Config struct {
 	Routes      []RouteConfig `yaml:"routes,omitempty"`
 	WebhookAuth WebhookAuth   `yaml:"webhook_auth,omitempty"`
 	Templates   Templates     `yaml:"templates,omitempty"`
+	// Incidents and StatusPage configure the incident log and the page at /
+	// (incidents.go).
+	Incidents  Incidents  `yaml:"incidents,omitempty"`
+	StatusPage StatusPage `yaml:"status_page,omitempty"`
 
 	loc *time.Location
 }
@@ -173,6 +177,8 @@ func DefaultConfig() Config {
 		Timezone:   "Local",
 		TimeFormat: DefaultTimeFormat,
 		Reminders:  DefaultReminders(),
+		Incidents:  DefaultIncidents(),
+		StatusPage: DefaultStatusPage(),
 	}
 }
 

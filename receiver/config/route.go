@@ -35,6 +35,8 @@ type RouteConfig struct {
 	Reminders *ReminderOverride `yaml:"reminders,omitempty"`
 	// Silent sends every message of this route with disable_notification.
 	Silent bool `yaml:"silent,omitempty"`
+	// Digest sends a daily or weekly summary of the route's incidents.
+	Digest *Digest `yaml:"digest,omitempty"`
 
 	matchers labels.Matchers
 }

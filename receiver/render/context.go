@@ -72,20 +72,7 @@ type Alert struct {
 func (r *Renderer) context(d Data, i, max int) Context {
 	a := d.Alerts[i]
 	esc := func(s string) string { return Escape(truncate(s, max)) }
-	hostKey := ""
-	for _, k := range hostLabels {
-		if a.Labels[k] != "" {
-			hostKey = k
-			break
-		}
-	}
-	host := a.Labels[hostKey]
-	if hostKey == "" {
-		host = a.Labels[model.AlertNameLabel]
-	}
-	if host == "" {
-		host = "alert"
-	}
+	hostKey, host := hostOf(a.Labels)
 	out := Alert{
 		Alert:       a,
 		Host:        esc(host),
@@ -106,6 +93,27 @@ func (r *Renderer) context(d Data, i, max int) Context {
 		Now: d.Now, Reminder: d.Reminder, Reminders: d.Reminders,
 		Index: i + 1, Count: len(d.Alerts), ExternalURL: Escape(d.ExternalURL),
 	}
+}
+
+// Host is the host an alert is about, as the messages name it (raw, not
+// escaped): the first label present of target, instance and host, else the
+// alertname, else "alert". The incident log records it as the target.
+func Host(labels map[string]string) string {
+	_, host := hostOf(labels)
+	return host
+}
+
+// hostOf returns the label naming the host ("" when none does) and the host.
+func hostOf(labels map[string]string) (key, host string) {
+	for _, k := range hostLabels {
+		if labels[k] != "" {
+			return k, labels[k]
+		}
+	}
+	if host = labels[model.AlertNameLabel]; host == "" {
+		host = "alert"
+	}
+	return "", host
 }
 
 // headline makes the summary the headline of a message, with the host in

@@ -88,6 +88,7 @@ type Tx interface {
 	// webhook); the jobs actually queued are returned with their IDs and
 	// Enqueued set to now.
 	Enqueue(jobs []Job, now time.Time) ([]Job, error)
+	IncidentTx
 }
 
 // Enqueue queues jobs in their own transaction (see Tx.Enqueue).

@@ -41,6 +41,9 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 			if err := tx.PutAlertState(ref, ps[i].dec.State); err != nil {
 				return err
 			}
+			if err := recordIncident(tx, dests[i], a, ps[i].dec, now); err != nil {
+				return err
+			}
 		}
 		jobs, err := h.jobs(groupPlans(ps, msg.Data, now))
 		if err != nil {

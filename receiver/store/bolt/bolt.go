@@ -29,7 +29,8 @@ var (
 	bucketAlerts     = []byte("alerts")
 	bucketDead       = []byte("dead")
 	bucketMigrations = []byte("migrations")
-	allBuckets       = [][]byte{bucketQueue, bucketSeen, bucketAlerts, bucketDead, bucketMigrations}
+	allBuckets       = [][]byte{bucketQueue, bucketSeen, bucketAlerts, bucketDead, bucketMigrations,
+		bucketIncidents, bucketOpenIncidents, bucketLastIncidents}
 )
 
 // Store is the receiver's bbolt database; it implements store.Store.

@@ -45,6 +45,9 @@ func (s *Store) Complete(job store.Job, sent []store.Sent, now time.Time) error 
 		if err := q.Delete(itob(job.ID)); err != nil {
 			return err
 		}
+		if err := linkMessages(tx, job, sent); err != nil {
+			return err
+		}
 		return recordSent(&Tx{tx: tx}, job, sent, now)
 	})
 }

@@ -101,6 +101,9 @@ func (s *Store) Complete(job store.Job, sent []store.Sent, now time.Time) error 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("completing job %d: %w", job.ID, store.ErrNotQueued)
 		}
+		if err := linkMessages(ctx, tx, job, sent); err != nil {
+			return err
+		}
 		return recordSent(ctx, tx, job, sent, now)
 	})
 }

@@ -32,6 +32,8 @@ func Run(t *testing.T, open Open) {
 		{"Migrations", testMigrations},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Prune", testPrune},
+		{"IncidentsInUpdate", testIncidentsInUpdate},
+		{"IncidentMessages", testIncidentMessages},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
