@@ -101,7 +101,8 @@ type Config struct {
 	WebhookAuth WebhookAuth   `yaml:"webhook_auth,omitempty"`
 	Templates   Templates     `yaml:"templates,omitempty"`
 
-	loc *time.Location
+	loc       *time.Location
+	routesSet bool // the file has a "routes" key, even "routes: []" (CheckReload)
 }
 
 // Telegram holds the bot credentials and the default chat.
@@ -254,10 +255,14 @@ func decodeFile(path string, cfg *Config) error {
 	defer f.Close()
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return cleanYAMLError(err)
 	}
-	return nil
+	if err := checkDocument(&root); err != nil {
+		return err
+	}
+	return cleanYAMLError(root.Decode(cfg))
 }
 
 // finish reads the *_file secrets and templates, merges the environment and
