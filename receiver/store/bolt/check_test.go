@@ -58,10 +58,10 @@ func damage(t *testing.T, good []byte) map[string][]byte {
 		return b
 	}
 	return map[string][]byte{
-		"zero length": {},
-		"truncated to half": good[:len(good)/2],
+		"zero length":            {},
+		"truncated to half":      good[:len(good)/2],
 		"truncated to two pages": good[:2*ps],
-		"truncated mid-page":    good[:len(good)-ps/2],
+		"truncated mid-page":     good[:len(good)-ps/2],
 		"page headers flipped": flip(func(b []byte) []int { // the type flags of every data page
 			var at []int
 			for off := 2 * ps; off < len(b); off += ps {
