@@ -104,7 +104,7 @@ func serve(ctx context.Context, opts *options) error {
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
 		Auth: lv.Auth}
-	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, health), ReadHeaderTimeout: 10 * time.Second}
+	srv := opts.webLimits.withDefaults().newServer(newMux(hook, admin, rl, reg, health), reg)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
