@@ -72,3 +72,23 @@ func TestReloadRefusesSilentOpening(t *testing.T) {
 		t.Errorf("message after explicit reload: got chat %s, want the default 4242", m.ChatID)
 	}
 }
+
+// A resolved alert with endsAt in year 9999 is taken as resolved now: the
+// message says the real downtime, not "up after 106751d23h".
+func TestEndsAtFarFuture(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	r := startReceiver(t, newOptions(t, writeConfig(t, "4242", ""), t.TempDir(), tg.URL))
+	start := time.Now().Add(-42 * time.Minute)
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "far1", start)))
+	a := hostAlert("resolved", "far1", start)
+	a.EndsAt = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	mustPost(t, r.url+"/webhook", body("resolved", a))
+	m := tg.WaitMessages(t, 2, 5*time.Second)[1]
+	if strings.Contains(m.Plain, "106751d") || !strings.Contains(m.Plain, "is up after 42m") {
+		t.Errorf("resolved message: got %q, want \"is up after 42m\"", m.Plain)
+	}
+	if !strings.Contains(r.logs.String(), "resolved alert ends in the future") {
+		t.Errorf("no warning logged for the endsAt in year 9999")
+	}
+}
