@@ -82,7 +82,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return indexQueue(tx)
 	})
 	if err != nil {
 		db.Close()
