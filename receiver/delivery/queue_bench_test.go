@@ -17,7 +17,7 @@ import (
 type nopSender struct{ n int }
 
 func (s *nopSender) Send(context.Context, telegram.Message) (int, error) { s.n++; return s.n, nil }
-func (s *nopSender) Edit(context.Context, string, int, string) error    { return nil }
+func (s *nopSender) Edit(context.Context, string, int, string) error     { return nil }
 
 // scanOnly hides any optional interface of the store (such as
 // store.Heads): the worker scans the queue as before the index.
