@@ -13,11 +13,15 @@ import (
 )
 
 // bucketQueueChat indexes the queue by chat: key chat 0x00 job-id (big
-// endian), empty value. Every put to and delete from the queue bucket
+// endian), value indexValue. Every put to and delete from the queue bucket
 // updates it in the same transaction (putQueued, deleteQueued); Open
 // rebuilds it when it is missing or does not match the queue (a store
 // written before the index existed).
 var bucketQueueChat = []byte("queue_chat")
+
+// indexValue is the value of every index entry: not empty, so that no
+// reader can take an entry for a nested bucket (whose value is nil).
+var indexValue = []byte{1}
 
 var _ store.Heads = (*Store)(nil)
 
@@ -30,7 +34,7 @@ func putQueued(tx *bolt.Tx, j store.Job) error {
 	if err := putJSON(tx.Bucket(bucketQueue), itob(j.ID), j); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketQueueChat).Put(chatKey(j.ChatID, j.ID), nil)
+	return tx.Bucket(bucketQueueChat).Put(chatKey(j.ChatID, j.ID), indexValue)
 }
 
 // deleteQueued removes job id and its index entry; false when it is not
@@ -113,7 +117,7 @@ func indexQueue(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &j); err != nil {
 			return fmt.Errorf("decoding queued job %x: %w", k, err)
 		}
-		return ix.Put(chatKey(j.ChatID, be(k)), nil)
+		return ix.Put(chatKey(j.ChatID, be(k)), indexValue)
 	})
 }
 
