@@ -6,7 +6,9 @@
 //	cfg, err := config.FromEnv()     // same as Load("")
 //	cfg, err := config.LoadDryRun(path) // --dry-run: token and chat not required
 //
-// Load decodes the YAML file strictly (unknown fields are errors), applies
+// Load refuses a file with no configuration in it (empty, only comments, a
+// bare "---" or null: [ErrNoDocument]; "{}" asks for every default), decodes
+// the YAML file strictly (unknown fields are errors), applies
 // defaults, validates, reads every *_file (paths relative to the config
 // file's directory, contents trimmed of surrounding whitespace) and then
 // merges the environment:
