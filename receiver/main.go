@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ type options struct {
 	ids         []uint64 // dead-letters retry|purge IDs
 	incidents   incidentsOptions
 	web         *web.FlagConfig
+	webLimits   webLimits // --web.read-timeout, --web.idle-timeout, --web.max-requests
 	logger      *slog.Logger
 	stdout      io.Writer
 
@@ -98,6 +100,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
 	opts.web = kingpinflag.AddFlags(app, "127.0.0.1:9427")
+	app.Flag("web.read-timeout", "Longest time to read a whole request, body included; slower clients are cut off.").
+		Default(defaultWebLimits.read.String()).DurationVar(&opts.webLimits.read)
+	app.Flag("web.idle-timeout", "Keep-alive connections idle this long are closed.").
+		Default(defaultWebLimits.idle.String()).DurationVar(&opts.webLimits.idle)
+	app.Flag("web.max-requests", "Maximum number of requests served at once (health checks and /metrics excepted); more are answered 503.").
+		Default(strconv.Itoa(defaultWebLimits.maxInFlight)).IntVar(&opts.webLimits.maxInFlight)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	app.Version(version.Print(program))

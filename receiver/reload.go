@@ -93,6 +93,9 @@ func applyReload(opts *options, l *live) func() error {
 		if err != nil {
 			return err
 		}
+		if err := config.CheckReload(prev.cfg, next.cfg); err != nil {
+			return fmt.Errorf("config file %q: %w", opts.configFile, err)
+		}
 		l.store(next)
 		if next.sender != prev.sender {
 			opts.logger.Warn("bot token changed: queued and new messages are sent by the new bot; " +

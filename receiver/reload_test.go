@@ -356,7 +356,7 @@ func TestReloadKeepsQueuedJobs(t *testing.T) {
 	path := writeConfig(t, "4242", "routes:\n  - name: old\n    chat_id: \"4343\"\n")
 	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
 	mustPost(t, r.url+"/webhook/old", body("firing", hostAlert("firing", "q1", time.Now())))
-	rewriteConfig(t, path, "5555", "templates:\n  firing: 'NEW {{ .Host }}'\n")
+	rewriteConfig(t, path, "5555", "routes: []\ntemplates:\n  firing: 'NEW {{ .Host }}'\n")
 	if code, resp := postReload(t, r.url); code != 200 {
 		t.Fatalf("POST /-/reload: got %d %q, want 200", code, resp)
 	}

@@ -19,6 +19,10 @@ type WebhookAuth struct {
 	BearerToken     commoncfg.Secret `yaml:"bearer_token,omitempty"`
 	BearerTokenFile string           `yaml:"bearer_token_file,omitempty"`
 	Authorization   *Authorization   `yaml:"authorization,omitempty"`
+	// Disabled says in so many words that webhooks need no credentials. A
+	// reload that removes every credential is refused without it (see
+	// CheckReload); it cannot be combined with credentials.
+	Disabled bool `yaml:"disabled,omitempty"`
 
 	bearerFromFile commoncfg.Secret
 	fileLine       int
@@ -57,6 +61,9 @@ func (a *WebhookAuth) UnmarshalYAML(node *yaml.Node) error {
 	}
 	if (a.BearerToken != "" || a.BearerTokenFile != "") && a.Authorization != nil {
 		return atLine(node, "webhook_auth: \"bearer_token\"/\"bearer_token_file\" and \"authorization\" are mutually exclusive")
+	}
+	if a.Disabled && a.Enabled() {
+		return atLine(field(node, "disabled"), "webhook_auth: \"disabled\" cannot be combined with credentials")
 	}
 	return nil
 }

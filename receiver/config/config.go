@@ -6,7 +6,9 @@
 //	cfg, err := config.FromEnv()     // same as Load("")
 //	cfg, err := config.LoadDryRun(path) // --dry-run: token and chat not required
 //
-// Load decodes the YAML file strictly (unknown fields are errors), applies
+// Load refuses a file with no configuration in it (empty, only comments, a
+// bare "---" or null: [ErrNoDocument]; "{}" asks for every default), decodes
+// the YAML file strictly (unknown fields are errors), applies
 // defaults, validates, reads every *_file (paths relative to the config
 // file's directory, contents trimmed of surrounding whitespace) and then
 // merges the environment:
@@ -105,7 +107,8 @@ type Config struct {
 	Incidents  Incidents  `yaml:"incidents,omitempty"`
 	StatusPage StatusPage `yaml:"status_page,omitempty"`
 
-	loc *time.Location
+	loc       *time.Location
+	routesSet bool // the file has a "routes" key, even "routes: []" (CheckReload)
 }
 
 // Telegram holds the bot credentials and the default chat.
@@ -260,10 +263,14 @@ func decodeFile(path string, cfg *Config) error {
 	defer f.Close()
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return cleanYAMLError(err)
 	}
-	return nil
+	if err := checkDocument(&root); err != nil {
+		return err
+	}
+	return cleanYAMLError(root.Decode(cfg))
 }
 
 // finish reads the *_file secrets and templates, merges the environment and

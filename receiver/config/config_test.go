@@ -23,6 +23,8 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+const noDocument = `no configuration in the file (it is empty, only comments, "---" or null): refusing it; write "{}" to accept every default`
+
 // TestInvalid checks every testdata/invalid-<rule>.yml against its exact error.
 func TestInvalid(t *testing.T) {
 	tests := []struct{ rule, want string }{
@@ -71,6 +73,11 @@ func TestInvalid(t *testing.T) {
 		{"time-format", `line 4: "time_format" "%Y-%m-%d %H:%M" has no date or time fields (use a Go layout like "2006-01-02 15:04:05 MST")`},
 		{"timezone", `line 4: invalid "timezone" "Mars/Olympus_Mons": unknown time zone Mars/Olympus_Mons`},
 		{"unknown-field", `line 7: route "ops": unknown field "reciever"`},
+		{"webhook-auth-disabled-with-credentials", `line 6: webhook_auth: "disabled" cannot be combined with credentials`},
+		{"empty", noDocument},
+		{"comments-only", noDocument},
+		{"document-marker", noDocument},
+		{"null", noDocument},
 		{"wrong-type", "line 4: telegram: \"message_thread_id\": cannot unmarshal !!str `general` into int"},
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yml")
@@ -131,7 +138,7 @@ func TestLoadGood(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := load("testdata/empty.yml", env(map[string]string{EnvBotToken: "t", EnvChatID: "@chan"}))
+	cfg, err := load("testdata/defaults.yml", env(map[string]string{EnvBotToken: "t", EnvChatID: "@chan"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +173,7 @@ func TestEnvironment(t *testing.T) {
 		{name: "bad chat", env: map[string]string{EnvBotToken: "42:ENV", EnvChatID: "alerts"},
 			wantErr: `invalid configuration from environment: environment variable TELEGRAM_CHAT_ID: invalid chat id "alerts": want a number like -1001234567890 or @channelname`},
 		{name: "env fills blanks", path: "testdata/partial.yml", env: full, token: "42:ENV", chat: "-100777"},
-		{name: "empty file", path: "testdata/empty.yml", env: full, token: "42:ENV", chat: "-100777"},
+		{name: "{} file", path: "testdata/defaults.yml", env: full, token: "42:ENV", chat: "-100777"},
 		{name: "file wins", path: "testdata/secrets.yml", env: full, token: "123456:SECRET-BOT-TOKEN", chat: "@alerts"},
 		{name: "missing file", path: "testdata/nope.yml", env: full,
 			wantErr: `error parsing config file "testdata/nope.yml": open testdata/nope.yml: no such file or directory`},

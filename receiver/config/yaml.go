@@ -167,6 +167,7 @@ func (c *Config) UnmarshalYAML(node *yaml.Node) error {
 		return atLine(field(node, "timezone"), "invalid \"timezone\" %q: %w", c.Timezone, err)
 	}
 	c.loc = loc
+	c.routesSet = lineOf(node, "routes") > 0
 	if err := checkTimeFormat(c.TimeFormat); err != nil {
 		return atLine(field(node, "time_format"), "%w", err)
 	}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -113,4 +114,23 @@ func (l *limiter) reserve(chat string, now time.Time) time.Duration {
 		b.take()
 	}
 	return 0
+}
+
+// pace waits until the flood limits allow one more call to chat and takes
+// its token; ctx cancelled first: its error. For the calls of a job beyond
+// the first (next reserves the first).
+func (w *Worker) pace(ctx context.Context, chat string) error {
+	for {
+		d := w.lim.reserve(chat, w.opts.Clock.Now())
+		if d <= 0 {
+			return nil
+		}
+		t := w.opts.Clock.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C():
+		}
+	}
 }

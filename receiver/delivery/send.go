@@ -16,11 +16,7 @@ import (
 // message ids, in the transaction that removes the job), retried later, or
 // dead-lettered.
 func (w *Worker) process(ctx context.Context, job store.Job) {
-	// The call is detached from ctx so that stopping the receiver lets an
-	// in-flight send finish and be recorded instead of being sent twice.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.SendTimeout)
-	defer cancel()
-	sent, err := w.send(sctx, job)
+	sent, err := w.send(ctx, job)
 	now := w.opts.Clock.Now()
 	if err == nil {
 		w.complete(job, sent, now)
@@ -67,7 +63,16 @@ func (w *Worker) send(ctx context.Context, job store.Job) ([]store.Sent, error) 
 	}
 }
 
+// callCtx is the context of one Telegram call. It is detached from ctx so
+// that stopping the receiver lets a call in flight finish and be recorded
+// instead of being sent twice, and bounded by SendTimeout.
+func (w *Worker) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), w.opts.SendTimeout)
+}
+
 func (w *Worker) sendMessage(ctx context.Context, job store.Job, chat string, replyTo int) ([]store.Sent, error) {
+	ctx, cancel := w.callCtx(ctx)
+	defer cancel()
 	id, err := w.opts.Sender.Send(ctx, telegram.Message{ChatID: chat, ThreadID: job.ThreadID,
 		Text: job.Text, ReplyTo: replyTo, Silent: job.Silent})
 	if err != nil {
@@ -112,7 +117,18 @@ func (w *Worker) replyTo(job store.Job, chat string) int {
 // is: the old group takes no more changes, and its message id means another
 // message (or none) in the supergroup. The resolved message, sent to the
 // supergroup, tells the news.
+//
+// Every edit goes through the flood limiter like a message: next reserved
+// the job's chat for the first call, each further edit waits for its own
+// token (resolving 240 alerts over 11 messages used to fire 11 edits back
+// to back, and Telegram answered 8 of them 429). Stopping the receiver
+// while an edit waits fails the job: it is retried at the next start, and
+// the edits already made are "not modified" then.
 func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) {
+	reserved, err := w.opts.Store.ChatFor(job.ChatID)
+	if err != nil {
+		return nil, err
+	}
 	type msg struct {
 		chat string
 		id   int
@@ -139,7 +155,15 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 			continue
 		}
 		text := w.editText(job, st)
-		if err := w.opts.Sender.Edit(ctx, chat, st.MessageID, text); err != nil {
+		if chat == reserved {
+			reserved = "" // the token next took is for this call
+		} else if err := w.pace(ctx, chat); err != nil {
+			return nil, err
+		}
+		cctx, cancel := w.callCtx(ctx)
+		err = w.opts.Sender.Edit(cctx, chat, st.MessageID, text)
+		cancel()
+		if err != nil {
 			if w.editMigrated(job, chat, st.MessageID, err) {
 				continue
 			}

@@ -132,7 +132,7 @@ func (w *Worker) sleep(ctx context.Context, wait time.Duration) {
 // the same chat (order per chat), by a retry delay, or by the flood limits.
 // With no job ready it returns how long to wait (0: until notified).
 func (w *Worker) next(now time.Time) (*store.Job, time.Duration, error) {
-	jobs, err := w.opts.Store.Pending(w.opts.Scan)
+	jobs, err := w.pending()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -167,4 +167,14 @@ func (w *Worker) next(now time.Time) (*store.Job, time.Duration, error) {
 		wait = time.Second // more jobs beyond the scan window: look again
 	}
 	return nil, wait, nil
+}
+
+// pending returns the candidates of next: the first job of each chat
+// from the store's index when it has one (store.Heads), else the first
+// Scan jobs of the queue.
+func (w *Worker) pending() ([]store.Job, error) {
+	if h, ok := w.opts.Store.(store.Heads); ok {
+		return h.PendingHeads(w.opts.Scan)
+	}
+	return w.opts.Store.Pending(w.opts.Scan)
 }

@@ -86,6 +86,8 @@ type Renderer struct {
 	loc    *time.Location
 	layout string
 	limit  int
+	// maxAlerts and maxMessages cap one Render (flood.go).
+	maxAlerts, maxMessages int
 }
 
 // New parses the user's templates (empty ones mean the built-ins) with the
@@ -98,7 +100,8 @@ func New(cfg config.Templates, loc *time.Location, layout string) (*Renderer, er
 	if layout == "" {
 		layout = config.DefaultTimeFormat
 	}
-	r := &Renderer{user: map[Kind]bool{}, loc: loc, layout: layout, limit: MaxLength}
+	r := &Renderer{user: map[Kind]bool{}, loc: loc, layout: layout, limit: MaxLength,
+		maxAlerts: MaxAlertsPerMessage, maxMessages: MaxMessages}
 	r.tmpl = template.New("").Option("missingkey=zero").Funcs(r.funcs())
 	for _, k := range Kinds {
 		if _, err := r.tmpl.New("builtin." + string(k)).Parse(builtins[k]); err != nil {
@@ -212,7 +215,7 @@ func (r *Renderer) Render(d Data) ([]Message, error) {
 	if d.Kind == ResolvedEdit {
 		return r.single(d, blocks)
 	}
-	msgs := pack(blocks, r.limit)
+	msgs := r.capMessages(d, blocks)
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("render: template %q produced empty messages", d.Kind)
 	}
@@ -226,7 +229,7 @@ func (r *Renderer) single(d Data, blocks []string) ([]Message, error) {
 	for i := range all {
 		all[i] = i
 	}
-	if msgs := pack(blocks, r.limit); len(msgs) == 1 {
+	if msgs := pack(blocks, r.limit, 0); len(msgs) == 1 {
 		msgs[0].Alerts = all
 		return msgs, nil
 	}
@@ -245,9 +248,10 @@ func (r *Renderer) single(d Data, blocks []string) ([]Message, error) {
 	return []Message{{Text: text, Alerts: all}}, nil
 }
 
-// pack joins blocks greedily into messages of at most limit units and
-// MaxEntities tags. Empty blocks are dropped.
-func pack(blocks []string, limit int) []Message {
+// pack joins blocks greedily into messages of at most limit units,
+// MaxEntities tags and maxAlerts blocks (0: no limit). Empty blocks are
+// dropped.
+func pack(blocks []string, limit, maxAlerts int) []Message {
 	var (
 		msgs    []Message
 		cur     strings.Builder
@@ -266,7 +270,7 @@ func pack(blocks []string, limit int) []Message {
 			continue
 		}
 		l, e := Length(b), entities(b)
-		if len(idx) > 0 && (n+2+l > limit || ents+e > MaxEntities) {
+		if len(idx) > 0 && (n+2+l > limit || ents+e > MaxEntities || (maxAlerts > 0 && len(idx) >= maxAlerts)) {
 			flush()
 		}
 		if len(idx) > 0 {

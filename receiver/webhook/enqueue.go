@@ -14,6 +14,9 @@ import (
 // store transaction and returns how many jobs were queued. Only after it
 // returns without error may the request be answered 2xx.
 func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
+	if err := checkFingerprints(msg.Alerts); err != nil {
+		return 0, err
+	}
 	dests := make([]config.Route, len(msg.Alerts))
 	for i, a := range msg.Alerts {
 		d, err := h.opts.Router.Route(pathRoute, msg.Receiver, a.Labels)
@@ -23,6 +26,7 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 		dests[i] = d
 	}
 	now := h.opts.Now()
+	clampEndsAt(msg.Alerts, now, h.opts.Logger)
 	var queued []store.Job
 	err := h.opts.Store.Update(func(tx store.Tx) error {
 		ps := make([]planned, len(msg.Alerts))
@@ -30,6 +34,9 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 			ref := refOf(dests[i], a)
 			st, _, err := tx.AlertState(ref)
 			if err != nil {
+				return err
+			}
+			if err := checkStoredLabels(i, a, st); err != nil {
 				return err
 			}
 			ps[i] = planned{alert: a, dest: dests[i], dec: Decide(a, st, dests[i].Reminders, now)}

@@ -52,7 +52,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open creates dir if needed and opens dir/receiver.db. It fails fast
 // (after one second) with store.ErrLocked when another process holds the
-// file.
+// file, and with ErrDamaged when an existing file fails the check at open
+// (see checkFile): zero length, truncated, damaged pages or records.
 func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
 
 // OpenWith is Open with options.
@@ -63,6 +64,11 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
+	}
+	if err := checkFile(path, o.Timeout); errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("opening store %q: %w", path, err)
+	} else if err != nil {
+		return nil, err
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -77,7 +83,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return indexQueue(tx)
 	})
 	if err != nil {
 		db.Close()

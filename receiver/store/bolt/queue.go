@@ -38,12 +38,10 @@ func (s *Store) Pending(limit int) ([]store.Job, error) {
 // edit job stores the new text (store.Sent.MessageID names the edited message).
 func (s *Store) Complete(job store.Job, sent []store.Sent, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		q := tx.Bucket(bucketQueue)
-		if q.Get(itob(job.ID)) == nil {
-			return fmt.Errorf("completing job %d: %w", job.ID, store.ErrNotQueued)
-		}
-		if err := q.Delete(itob(job.ID)); err != nil {
+		if ok, err := deleteQueued(tx, job.ID); err != nil {
 			return err
+		} else if !ok {
+			return fmt.Errorf("completing job %d: %w", job.ID, store.ErrNotQueued)
 		}
 		if err := linkMessages(tx, job, sent); err != nil {
 			return err
@@ -98,12 +96,10 @@ func (s *Store) AlertStates(refs []store.AlertRef) ([]store.AlertState, error) {
 // DeadLetter moves a job from the queue to the dead letters in one transaction.
 func (s *Store) DeadLetter(job store.Job, reason string, cause error, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		q := tx.Bucket(bucketQueue)
-		if q.Get(itob(job.ID)) == nil {
-			return fmt.Errorf("dead-lettering job %d: %w", job.ID, store.ErrNotQueued)
-		}
-		if err := q.Delete(itob(job.ID)); err != nil {
+		if ok, err := deleteQueued(tx, job.ID); err != nil {
 			return err
+		} else if !ok {
+			return fmt.Errorf("dead-lettering job %d: %w", job.ID, store.ErrNotQueued)
 		}
 		msg := ""
 		if cause != nil {
@@ -235,7 +231,7 @@ func (s *Store) RetryDeadLetters(ids []uint64, now time.Time) ([]store.Job, erro
 				return fmt.Errorf("allocating job id: %w", err)
 			}
 			j.Enqueued = now
-			if err := putJSON(queue, itob(j.ID), j); err != nil {
+			if err := putQueued(tx, j); err != nil {
 				return err
 			}
 			queued = append(queued, j)

@@ -53,7 +53,7 @@ func (t *Tx) Enqueue(jobs []store.Job, now time.Time) ([]store.Job, error) {
 			return nil, fmt.Errorf("allocating job id: %w", err)
 		}
 		j.ID, j.Enqueued = id, now
-		if err := putJSON(queue, itob(id), j); err != nil {
+		if err := putQueued(t.tx, j); err != nil {
 			return nil, fmt.Errorf("queueing job %d: %w", id, err)
 		}
 		for _, k := range j.Keys {

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"Prune", testPrune},
 		{"IncidentsInUpdate", testIncidentsInUpdate},
 		{"IncidentMessages", testIncidentMessages},
+		{"Heads", testHeads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
