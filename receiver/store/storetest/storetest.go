@@ -32,6 +32,11 @@ func Run(t *testing.T, open Open) {
 		{"Migrations", testMigrations},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Prune", testPrune},
+		{"EmptyStore", testEmptyStore},
+		{"EnqueueEdges", testEnqueueEdges},
+		{"CompleteKeepsFirstMessage", testCompleteKeepsFirstMessage},
+		{"AlertStates", testAlertStates},
+		{"PruneKeeps", testPruneKeeps},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
