@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/downtime-detector/downtime/internal/pgtest"
@@ -342,5 +345,58 @@ func waitLeader(t *testing.T, urls []string, timeout time.Duration) int {
 			t.Fatalf("no receiver took the sender lease within %v", timeout)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// PostgreSQL refusing connections: the webhook answers 500, so that
+// Alertmanager retries it; once the database is back the retry is queued
+// and sent once. The password shows up in no log line.
+func TestPostgresDownAnswers5xx(t *testing.T) {
+	dsn := pgtest.DB(t)
+	cluster := pgtest.Shared(t)
+	tg := telegramtest.NewServer(t, testToken)
+	opts := newOptions(t, writeConfig(t, "4242", ""), "", tg.URL)
+	opts.storage.url = dsn
+	r := startReceiver(t, opts)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, cluster.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	u, err := neturl.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
+	allow := func(on bool) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", db, on)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow(false)
+	defer allow(true)
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+		strings.TrimPrefix(u.Path, "/")); err != nil {
+		t.Fatal(err)
+	}
+	payload := body("firing", hostAlert("firing", "db1", time.Now()))
+	if code, resp := post(t, r.url+"/webhook", payload); code != 500 {
+		t.Errorf("webhook with PostgreSQL down: got %d %s, want 500 (Alertmanager retries)", code, resp)
+	}
+	allow(true)
+	if code, resp := post(t, r.url+"/webhook", payload); code != 200 || !strings.Contains(resp, `"queued":1`) {
+		t.Errorf("the retry once PostgreSQL is back: got %d %s, want 200 with 1 queued", code, resp)
+	}
+	tg.WaitMessages(t, 1, 30*time.Second)
+	settle(t, r.url)
+	if n := len(tg.Messages()); n != 1 {
+		t.Errorf("messages: got %d, want 1", n)
+	}
+	if logs := r.logs.String(); strings.Contains(logs, cluster.Password()) {
+		t.Errorf("logs contain the PostgreSQL password")
+	} else if !strings.Contains(logs, "webhook failed") {
+		t.Errorf("logs do not report the failed webhook:\n%s", logs)
 	}
 }
