@@ -385,8 +385,20 @@ func TestPostgresDownAnswers5xx(t *testing.T) {
 	if code, resp := post(t, r.url+"/webhook", payload); code != 500 {
 		t.Errorf("webhook with PostgreSQL down: got %d %s, want 500 (Alertmanager retries)", code, resp)
 	}
+	if got := metric(t, r.url, `downtime_receiver_webhook_requests_total{code="500"}`); got != "1" {
+		t.Errorf("/metrics with PostgreSQL down: webhook 500s = %q, want 1 (served without the queue gauges)", got)
+	}
 	allow(true)
-	if code, resp := post(t, r.url+"/webhook", payload); code != 200 || !strings.Contains(resp, `"queued":1`) {
+	// Alertmanager retries until the receiver accepts: the pool may still
+	// hand out a connection that died with the database.
+	var code int
+	var resp string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, resp = post(t, r.url+"/webhook", payload); code == 200 {
+			break
+		}
+	}
+	if code != 200 || !strings.Contains(resp, `"queued":1`) {
 		t.Errorf("the retry once PostgreSQL is back: got %d %s, want 200 with 1 queued", code, resp)
 	}
 	tg.WaitMessages(t, 1, 30*time.Second)

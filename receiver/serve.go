@@ -213,7 +213,9 @@ func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reload.Reloader
 	hook.Register(mux)
 	admin.Register(mux)
 	health.Register(mux, rl)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// ContinueOnError: with the store unreachable (PostgreSQL down) the
+	// queue gauges are missing, but the rest (webhook 500s, leader) is served.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "%s: POST Alertmanager webhooks to /webhook or /webhook/{route}; see /metrics; POST /-/reload reloads the config\n", program)
 	})
