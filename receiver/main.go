@@ -23,6 +23,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/behind"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -54,6 +55,11 @@ type options struct {
 	clock    clock.Clock      // delivery, pruning (default clock.Real())
 	limits   *delivery.Limits // flood limits (default delivery.DefaultLimits)
 	ready    func(addr string)
+	// alerts is the Alertmanager API that lists the hosts behind a down
+	// parent (receiver/behind); nil: a parent's message shows their count
+	// alone. Tests inject it; the Alertmanager client configured for the
+	// receiver goes here (never a nil *alertmanager.Client).
+	alerts behind.Lister
 }
 
 func main() {

@@ -101,8 +101,9 @@ func serve(ctx context.Context, opts *options) error {
 		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared)})
 	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
+	par := newParents(opts.alerts, st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
-		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
+		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe})
 
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
@@ -112,6 +113,7 @@ func serve(ctx context.Context, opts *options) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { sender.Run(workCtx, func(ctx context.Context) { worker.Run(ctx) }) })
 	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
+	wg.Go(func() { par.run(workCtx) })
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),

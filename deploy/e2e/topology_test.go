@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/downtime-detector/downtime/exporter/netns"
+	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
 // TestTopology builds a small network and checks that one cause gives one
@@ -26,7 +27,9 @@ import (
 //	 └── v2 ────── t             vantage labels a and b, both ping t
 //
 // Alertmanager's webhook notifications go to a listener of the test, so the
-// notifications themselves are counted (the receiver is not involved).
+// notifications themselves are counted, and to the real receiver, whose
+// Telegram messages (to a fake Bot API) are counted too: one per incident,
+// naming the cause.
 func TestTopology(t *testing.T) {
 	netns.Require(t, "nft")
 	tools := requireTools(t, "go", "prometheus", "prometheus-alertmanager|alertmanager")
@@ -34,20 +37,20 @@ func TestTopology(t *testing.T) {
 
 	t.Run("dead router: one notification, for the router", func(t *testing.T) {
 		top.incident(t, func() { top.router.nft(t, routerDrop) }, func() { top.router.nft(t, "") },
-			[]string{"HostDown/" + top.routerAddr})
+			[]string{"HostDown/" + top.routerAddr}, "is down — 2 hosts behind it are unreachable too")
 		top.checkBehind(t)
 	})
 	t.Run("one host behind the router down alone: its own HostDown", func(t *testing.T) {
 		top.incident(t, func() { top.lan[0].Down(t) }, func() { top.lan[0].Up(t); top.routes(t) },
-			[]string{"HostDown/" + top.lan[0].AddrB.String()})
+			[]string{"HostDown/" + top.lan[0].AddrB.String()}, top.lan[0].AddrB.String()+" is down\n")
 	})
 	t.Run("a host cut off from one vantage only: HostPathDown, no HostDown", func(t *testing.T) {
 		top.incident(t, func() { top.tFromV2.Down(t) }, func() { top.tFromV2.Up(t) },
-			[]string{"HostPathDown/" + top.tAddr})
+			[]string{"HostPathDown/" + top.tAddr}, "is unreachable from b only: a path problem, not down")
 	})
 	t.Run("the prober's own links down: one ProberCutOff", func(t *testing.T) {
 		top.incident(t, func() { top.monLinks(t, "down") }, func() { top.monLinks(t, "up"); top.routes(t) },
-			[]string{"ProberCutOff/"})
+			[]string{"ProberCutOff/"}, "cannot reach any of its 5 hosts: its own network is likely down")
 	})
 }
 
@@ -81,6 +84,7 @@ type topology struct {
 	tFromV2    *netns.Link   // v2 - t
 	tAddr      string
 	hook       *hook
+	tg         *telegramtest.Server
 }
 
 func ipIn(t *testing.T, ns *netns.NS, args ...string) {
@@ -93,7 +97,7 @@ func ipIn(t *testing.T, ns *netns.NS, args ...string) {
 func startTopology(t *testing.T, tools map[string]string) *topology {
 	t.Helper()
 	dir := t.TempDir()
-	exporter, _ := buildBinaries(t, dir)
+	exporter, receiver := buildBinaries(t, dir)
 	mon, router, v2, tns := netns.New(t), netns.New(t), netns.New(t), netns.New(t)
 	top := &topology{mon: mon, router: nsT{router}}
 	top.monRouter = netns.Connect(t, mon, router)
@@ -114,6 +118,12 @@ func startTopology(t *testing.T, tools map[string]string) *topology {
 	monV2 := netns.Connect(t, mon, v2)
 
 	top.hook = listenHook(t, mon)
+	l, err := mon.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for fake Telegram in %s: %v", mon.Name, err)
+	}
+	top.tg = telegramtest.NewServerOn(l, botToken)
+	t.Cleanup(top.tg.Close)
 	mainCfg := filepath.Join(dir, "targets.yml")
 	targets := fmt.Sprintf("targets:\n  - host: %s\n", top.routerAddr)
 	for _, l := range top.lan {
@@ -140,6 +150,10 @@ func startTopology(t *testing.T, tools map[string]string) *topology {
 	for i, u := range []string{"127.0.0.1:9426", "127.0.0.1:9436", v2Addr} {
 		waitReady(t, hc, exporters[i], "http://"+u+"/-/ready")
 	}
+	rcv := start(t, mon, dir, "receiver", []string{"TELEGRAM_BOT_TOKEN=" + botToken, "TELEGRAM_CHAT_ID=" + chatID}, receiver,
+		"--config.file="+cfg.receiver, "--web.listen-address=127.0.0.1:9427",
+		"--storage.path="+dir+"/receiver-data", "--telegram.api-url="+top.tg.URL)
+	waitReady(t, hc, rcv, "http://127.0.0.1:9427/-/ready")
 	am := start(t, mon, dir, "alertmanager", nil, tools["prometheus-alertmanager|alertmanager"],
 		"--config.file="+cfg.alertmanager, "--storage.path="+dir+"/alertmanager-data",
 		"--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=")
@@ -175,11 +189,13 @@ func (top *topology) monLinks(t *testing.T, state string) {
 }
 
 // incident causes a failure, waits for the notifications, checks that
-// exactly the wanted alerts (alertname/target) were notified as firing,
+// exactly the wanted alerts (alertname/target) were notified as firing and
+// that the receiver sent exactly one Telegram message, containing say,
 // repairs it and waits until they are resolved and nothing fires.
-func (top *topology) incident(t *testing.T, fail, repair func(), want []string) {
+func (top *topology) incident(t *testing.T, fail, repair func(), want []string, say string) {
 	t.Helper()
 	start := len(top.hook.all())
+	tgStart := len(top.tg.Messages())
 	fail()
 	failedAt := time.Now()
 	// Long enough for a HostDown of any host behind to fire too, had the
@@ -189,9 +205,18 @@ func (top *topology) incident(t *testing.T, fail, repair func(), want []string) 
 		time.Sleep(500 * time.Millisecond)
 	}
 	got := firing(top.hook.all()[start:])
+	var sent []telegramtest.Sent // firing messages; a late recovery of the previous incident is not one
+	for _, m := range top.tg.Messages()[tgStart:] {
+		if !strings.HasPrefix(m.Plain, "✅") {
+			sent = append(sent, m)
+		}
+	}
 	repair()
 	if !slices.Equal(got, want) {
 		t.Errorf("got firing notifications for %v, want exactly %v", got, want)
+	}
+	if len(sent) != 1 || !strings.Contains(sent[0].Plain, say) {
+		t.Errorf("got Telegram messages %q, want exactly one containing %q", plains(sent), say)
 	}
 	// Resolved, and nothing left firing, before the next incident.
 	hc := top.mon.HTTPClient()
@@ -206,7 +231,7 @@ func (top *topology) incident(t *testing.T, fail, repair func(), want []string) 
 	if !top.hook.resolved(want, start) {
 		t.Errorf("no resolved notification for %v within %v", want, recoveryBound())
 	}
-	t.Logf("%v: firing %v, repaired after %v", want, got, time.Since(failedAt).Round(time.Second))
+	t.Logf("%v: firing %v, Telegram %q, repaired after %v", want, got, plains(sent), time.Since(failedAt).Round(time.Second))
 }
 
 // waitFor waits until q returns nothing.
@@ -368,10 +393,22 @@ func writeTopologyConfigs(t *testing.T, dir, hookURL, v2Addr string) configs {
 	}
 	ad := alertmanagerConfig(t, filepath.Join(root, "deploy/alertmanager/alertmanager.yml"), password)
 	for _, rc := range ad["receivers"].([]any) {
+		var whs []any
 		for _, wh := range asList(rc.(doc)["webhook_configs"]) {
-			wh.(doc)["url"] = hookURL
+			// The receiver as shipped (127.0.0.1:9427), and the test's listener.
+			toHook := doc{}
+			for k, v := range wh.(doc) {
+				toHook[k] = v
+			}
+			toHook["url"] = hookURL
+			whs = append(whs, wh, toHook)
+		}
+		if whs != nil {
+			rc.(doc)["webhook_configs"] = whs
 		}
 	}
 	writeYAML(t, c.alertmanager, ad)
+	c.receiver = filepath.Join(dir, "receiver.yml")
+	writeYAML(t, c.receiver, receiverConfig(t, filepath.Join(root, "deploy/receiver/receiver.yml"), password))
 	return c
 }

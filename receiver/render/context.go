@@ -62,6 +62,9 @@ type Alert struct {
 	Until time.Time
 	// Duration is Until (or Data.Now while firing) minus Since.
 	Duration time.Duration
+	// Topology is what the topology rules add: the hosts behind a down
+	// parent, vantage points, a cut-off prober, a path problem.
+	Topology
 }
 
 // context builds the template context for alert i of d, every value cut to
@@ -91,6 +94,7 @@ func (r *Renderer) context(d Data, i, max int) Context {
 		LabelText:   labelText(a.Labels, hostKey, esc),
 		Down:        a.Labels[model.AlertNameLabel] == DownAlert || a.Annotations["summary"] == "",
 		Headline:    headline(a.Annotations["summary"], host, esc),
+		Topology:    topology(a, esc),
 	}
 	out.Labels = escapeKV(a.Labels, esc)
 	out.Annotations = escapeKV(a.Annotations, esc)

@@ -79,7 +79,9 @@
 // User templates (config.Templates) are Go text/template executed once per
 // alert against a [Context]: the alert (.Labels, .Annotations, .StartsAt,
 // .EndsAt, .Fingerprint, .Host, .Summary, .Description, .Down, .Headline,
-// .LabelText, .Since, .Until, .Duration) plus .Kind, .Receiver, .Route,
+// .LabelText, .Since, .Until, .Duration, and from the topology rules
+// .Icon, .Behind, .BehindHosts, .BehindText, .Vantages, .VantagesDown,
+// .VantagesTotal, .CutOff, .Hosts, .PathDown: see [Topology]) plus .Kind, .Receiver, .Route,
 // .Now, .Reminder, .Reminders, .Index, .Count, .ExternalURL. Label and
 // annotation values (and every string derived from them) are already
 // HTML-escaped: print them as they are. Functions: Alertmanager's (toUpper, toLower, title,

@@ -8,13 +8,27 @@ package render
 // Only a host-down alert (.Down) is worded "<host> is down"; any other
 // alert (packet loss, latency, an exporter not scraped) is headed by its
 // summary, and its times say "since" and "for", never "down".
+//
+// The topology alerts (rules/README.md, "One cause, one message") have
+// their own wording: a down parent names the hosts behind it
+// (.BehindText), a vantage HostDown says from where (.Vantages), a
+// ProberCutOff (.CutOff) blames the prober's own network and says when it
+// reaches its hosts again, a HostPathDown (.PathDown) is a path problem,
+// never "is down".
 var builtins = map[Kind]string{
-	Firing: `{{ if .Down }}🔴 <b>{{ .Host }}</b> is down
+	Firing: `{{ if .CutOff }}⚠️ prober <b>{{ .Host }}</b>{{ with .Labels.vantage }} (vantage {{ . }}){{ end }} cannot reach any of its {{ with .Hosts }}{{ . }} {{ end }}hosts: its own network is likely down
+its hosts are not reported down while this lasts
+{{- else }}
+{{- if .PathDown }}🟠 <b>{{ .Host }}</b> is unreachable from {{ or .Vantages "some vantage points" }} only: a path problem, not down
+{{- else if .Down }}🔴 <b>{{ .Host }}</b> is down
+{{- with .Vantages }} from {{ . }}{{ if $.VantagesTotal }} ({{ $.VantagesDown }} of {{ $.VantagesTotal }}){{ end }}{{ end }}
+{{- with .BehindText }} — {{ . }}{{ end }}
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
-{{- else }}🔴 {{ .Headline }}{{ end }}
+{{- else }}{{ .Icon }} {{ .Headline }}{{ end }}
 {{- with .Description }}
 {{ . }}{{ end }}
+{{- end }}
 {{ if .Down }}down {{ end }}since {{ formatTime .Since }}
 {{- if ge .Duration.Minutes 1.0 }} ({{ duration .Duration }}){{ end }}
 {{- with .LabelText }}
@@ -25,7 +39,7 @@ var builtins = map[Kind]string{
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
 down since {{ formatTime .Since }}
-{{- else }}🔴 {{ .Headline }}
+{{- else }}{{ .Icon }} {{ .Headline }}
 for {{ duration .Duration }}
 {{- if .Reminders }} (reminder {{ .Reminder }} of {{ .Reminders }}){{ end }}, since {{ formatTime .Since }}
 {{- end }}`,
@@ -34,11 +48,12 @@ for {{ duration .Duration }}
 {{- with .Summary }}
 <i>{{ . }}</i>{{ end }}
 down since {{ formatTime .Since }}
-{{- else }}🔴 {{ .Headline }}
+{{- else }}{{ .Icon }} {{ .Headline }}
 for {{ duration .Duration }}, since {{ formatTime .Since }}; no more reminders until it resolves
 {{- end }}`,
 
-	Resolved: `{{ if .Down }}✅ <b>{{ .Host }}</b> is up after {{ duration .Duration }} (down {{ timeRange .Since .Until }})
+	Resolved: `{{ if .CutOff }}✅ prober <b>{{ .Host }}</b> reaches its hosts again after {{ duration .Duration }} ({{ timeRange .Since .Until }})
+{{- else if .Down }}✅ <b>{{ .Host }}</b> is up after {{ duration .Duration }} (down {{ timeRange .Since .Until }})
 {{- else }}✅ resolved after {{ duration .Duration }}: {{ .Headline }} ({{ timeRange .Since .Until }}){{ end }}`,
 
 	ResolvedEdit: `{{ if .Down }}✅ <s>{{ .Host }} is down</s>{{ else }}✅ <s>{{ .Headline }}</s>{{ end }} resolved after {{ duration .Duration }}

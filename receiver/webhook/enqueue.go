@@ -52,6 +52,11 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("queueing notification %q: %w", msg.GroupKey, err)
 	}
+	if h.opts.Observe != nil {
+		for i, a := range msg.Alerts {
+			h.opts.Observe(refOf(dests[i], a), a)
+		}
+	}
 	for _, j := range queued {
 		h.metrics.queued.WithLabelValues(string(j.Kind)).Inc()
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/receiver/config"
@@ -39,6 +40,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Now        func() time.Time // clock, injectable for tests
 	Queued     func()           // called after jobs were committed (wakes the worker)
+	// Observe, if set, is called after the commit for every alert of the
+	// notification with the reference of its state (receiver/behind
+	// watches down parents with it).
+	Observe func(ref store.AlertRef, a template.Alert)
 }
 
 // Handler serves POST /webhook and POST /webhook/{route}.
