@@ -90,6 +90,13 @@ func deadLetterManager(opts *options) (deadletter.Manager, func() error, error) 
 		}
 		return deadletter.Client{URL: opts.webURL, Auth: auth}, func() error { return nil }, nil
 	}
+	if opts.storage.url != "" { // shared by design: no need to stop the receivers
+		st, err := openStore(context.Background(), opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return deadletter.Local{Store: st, Now: opts.now}, st.Close, nil
+	}
 	// A wrong --storage.path must not create an empty store and report
 	// "no dead letters".
 	if _, err := os.Stat(filepath.Join(opts.storagePath, bolt.FileName)); err != nil {

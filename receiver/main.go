@@ -37,6 +37,7 @@ type options struct {
 	configFile  string
 	configCheck bool // --config.check: validate and exit
 	storagePath string
+	storage     storageFlags // --storage.url, lease timing
 	apiURL      string
 	dryRun      bool
 	route       string   // test-message: route name ("" = default chat)
@@ -95,7 +96,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		StringVar(&opts.configFile)
 	app.Flag("config.check", "Validate the configuration and its templates, print \"config OK\" and exit (opens no store, contacts nobody).").
 		BoolVar(&opts.configCheck)
-	app.Flag("storage.path", "Directory of the queue database (receiver.db).").Default("data/").StringVar(&opts.storagePath)
+	addStorageFlags(app, opts)
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
@@ -121,6 +122,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	opts.command = cmd
+	if err := opts.storage.check(); err != nil {
+		return nil, err
+	}
 	opts.logger = promslog.New(logCfg)
 	return opts, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/internal/pgtest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m) // stops the private PostgreSQL cluster of the HA tests
 }
 
 func freeAddr(t *testing.T) string {

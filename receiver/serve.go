@@ -23,9 +23,9 @@ import (
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
+	"github.com/downtime-detector/downtime/receiver/ha"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
-	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/webhook"
 )
@@ -82,7 +82,7 @@ func serve(ctx context.Context, opts *options) error {
 	if err != nil {
 		return err
 	}
-	st, err := bolt.Open(opts.storagePath)
+	st, err := openStore(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -96,8 +96,11 @@ func serve(ctx context.Context, opts *options) error {
 	}
 	lv := newLive(cur, opts.now, logger)
 	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
+	shared := leaser(st)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
+		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared)})
+	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
+		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
 	par := newParents(opts.alerts, st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe})
@@ -112,7 +115,7 @@ func serve(ctx context.Context, opts *options) error {
 	digests := &digester{lv: lv, st: st, log: st.Incidents(), clk: opts.clock, logger: logger, queued: worker.Notify}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(workCtx) })
+	wg.Go(func() { sender.Run(workCtx, func(ctx context.Context) { worker.Run(ctx) }) })
 	wg.Go(func() { prune(workCtx, st, opts.clock, logger, lv.retention) })
 	wg.Go(func() { digests.run(workCtx) })
 	wg.Go(func() { par.run(workCtx) })
@@ -217,7 +220,9 @@ func newMux(hook *webhook.Handler, admin deadletter.Handler, rl *reload.Reloader
 	hook.Register(mux)
 	admin.Register(mux)
 	health.Register(mux, rl)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// ContinueOnError: with the store unreachable (PostgreSQL down) the
+	// queue gauges are missing, but the rest (webhook 500s, leader) is served.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
 

@@ -44,6 +44,10 @@ type Options struct {
 	EditText func(job store.Job, alerts []template.Alert) (string, error)
 	// Scan is how many queued jobs one scheduling pass looks at (default 1000).
 	Scan int
+	// Poll makes the worker look at the queue at least this often even
+	// when not notified (0: only when notified or a wait ends): other
+	// processes sharing the store (PostgreSQL) queue jobs too.
+	Poll time.Duration
 	// Clock paces, backs off and times the worker (default clock.Real()):
 	// tests move a fake one instead of sleeping.
 	Clock clock.Clock
@@ -165,6 +169,9 @@ func (w *Worker) next(now time.Time) (*store.Job, time.Duration, error) {
 	}
 	if len(jobs) == w.opts.Scan && wait == 0 {
 		wait = time.Second // more jobs beyond the scan window: look again
+	}
+	if p := w.opts.Poll; p > 0 && (wait == 0 || wait > p) {
+		wait = p
 	}
 	return nil, wait, nil
 }

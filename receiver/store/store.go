@@ -71,6 +71,7 @@ type Store interface {
 	// Path says where the data lives, for logs (never a secret).
 	Path() string
 	Close() error
+	IncidentStore
 }
 
 // Tx is one read-write transaction of Store.Update, valid only while the

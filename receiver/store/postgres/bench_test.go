@@ -19,15 +19,15 @@ import (
 // production server's fsync adds its disk's flush latency to both).
 func benchBackends(b *testing.B) []struct {
 	name string
-	s    backend
+	s    store.Store
 } {
-	open := func(o bolt.Options) backend {
+	open := func(o bolt.Options) store.Store {
 		s, err := bolt.OpenWith(b.TempDir(), o)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { s.Close() })
-		return boltBackend{s}
+		return s
 	}
 	pg, err := postgres.Open(context.Background(), pgtest.DB(b), postgres.Options{})
 	if err != nil {
@@ -36,21 +36,21 @@ func benchBackends(b *testing.B) []struct {
 	b.Cleanup(func() { pg.Close() })
 	return []struct {
 		name string
-		s    backend
+		s    store.Store
 	}{
 		{"bbolt", open(bolt.Options{})},
 		{"bbolt-nosync", open(bolt.Options{NoSync: true})},
-		{"postgres", pgBackend{pg}},
+		{"postgres", pg},
 	}
 }
 
 // plan is the store part of one webhook request, what stands between
 // "notification received" and "2xx answered": read the alert's state, store
 // the new one and queue its job with its idempotency key, in one transaction.
-func plan(s backend, n int, now time.Time) (store.Job, error) {
+func plan(s store.Store, n int, now time.Time) (store.Job, error) {
 	ref := store.AlertRef{Route: "ops", Fingerprint: fmt.Sprintf("fp%d", n), StartsAt: t0}
 	var queued []store.Job
-	err := s.update(func(tx txOps) error {
+	err := s.Update(func(tx store.Tx) error {
 		st, _, err := tx.AlertState(ref)
 		if err != nil {
 			return err

@@ -154,10 +154,11 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 }
 
 // retryable reports whether a transaction failed only because of a
-// concurrent one and may simply run again.
+// concurrent one, or on a pooled connection that had died before anything
+// was sent (the database restarted), and may simply run again.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return (errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")) || pgconn.SafeToRetry(err)
 }
 
 // serializable runs fn in a SERIALIZABLE transaction, again after a

@@ -32,7 +32,7 @@ func openPG(t *testing.T, dsn string) *postgres.Store {
 func receive(s *postgres.Store, n int, now time.Time) (int, error) {
 	ref := store.AlertRef{Route: "ops", Fingerprint: fmt.Sprintf("fp%d", n), StartsAt: t0}
 	var queued []store.Job
-	err := s.Update(func(tx *postgres.Tx) error {
+	err := s.Update(func(tx store.Tx) error {
 		st, _, err := tx.AlertState(ref)
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func TestCompleteAndPlanDoNotLoseUpdates(t *testing.T) {
 	dsn := pgtest.DB(t)
 	a, b := openPG(t, dsn), openPG(t, dsn)
 	ref := store.AlertRef{Fingerprint: "fp", StartsAt: t0}
-	q, err := a.Enqueue([]store.Job{{Kind: store.KindFiring, Alerts: []store.AlertRef{ref}, Keys: []string{"k"}}}, t0)
+	q, err := store.Enqueue(a, []store.Job{{Kind: store.KindFiring, Alerts: []store.AlertRef{ref}, Keys: []string{"k"}}}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCompleteAndPlanDoNotLoseUpdates(t *testing.T) {
 	done := make(chan error)
 	first := true
 	go func() {
-		done <- b.Update(func(tx *postgres.Tx) error {
+		done <- b.Update(func(tx store.Tx) error {
 			st, _, err := tx.AlertState(ref)
 			if err != nil {
 				return err
@@ -147,7 +147,7 @@ func TestClaimsAreDisjoint(t *testing.T) {
 	for i := range 200 {
 		jobs = append(jobs, store.Job{Kind: store.KindFiring, Text: fmt.Sprint(i), Keys: []string{fmt.Sprint(i)}})
 	}
-	if _, err := a.Enqueue(jobs, t0); err != nil {
+	if _, err := store.Enqueue(a, jobs, t0); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -452,7 +452,7 @@ func TestConnectionKilledMidTransaction(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	killed := false
-	err = s.Update(func(tx *postgres.Tx) error {
+	err = s.Update(func(tx store.Tx) error {
 		if _, err := tx.Enqueue([]store.Job{{Kind: store.KindFiring, Text: "lost", Keys: []string{"k"}}}, t0); err != nil {
 			return err
 		}
@@ -473,7 +473,7 @@ func TestConnectionKilledMidTransaction(t *testing.T) {
 	if jobs, err := s.Pending(0); err != nil || len(jobs) != 0 {
 		t.Errorf("pending: got %v, %v, want none", jobs, err)
 	}
-	q, err := s.Enqueue([]store.Job{{Kind: store.KindFiring, Text: "again", Keys: []string{"k"}}}, t0)
+	q, err := store.Enqueue(s, []store.Job{{Kind: store.KindFiring, Text: "again", Keys: []string{"k"}}}, t0)
 	if err != nil || len(q) != 1 {
 		t.Errorf("enqueue after the kill: got %v, %v, want the job queued (key k was never committed)", q, err)
 	}

@@ -108,11 +108,9 @@ func (s *Store) Complete(job store.Job, sent []store.Sent, now time.Time) error 
 	})
 }
 
-// recordSent is store's recordSent on PostgreSQL: a firing job stores the
-// message id and text on its alerts, an edit job the new text.
-// TODO(store interface): share one pure function with the bbolt store.
+// recordSent applies store.RecordSent to every alert of a delivered job.
 func recordSent(ctx context.Context, q querier, job store.Job, sent []store.Sent, now time.Time) error {
-	if len(sent) == 0 || (job.Kind != store.KindFiring && job.Kind != store.KindEdit) {
+	if !store.Records(job, sent) {
 		return nil
 	}
 	for _, ref := range job.Alerts {
@@ -120,17 +118,7 @@ func recordSent(ctx context.Context, q querier, job store.Job, sent []store.Sent
 		if err != nil {
 			return err
 		}
-		for _, m := range sent {
-			switch {
-			case job.Kind == store.KindFiring && st.MessageID == 0:
-				st.ChatID, st.MessageID, st.Text = m.ChatID, m.MessageID, m.Text
-				st.MessageAlerts = job.Alerts
-			case job.Kind == store.KindEdit && st.MessageID == m.MessageID:
-				st.ChatID, st.Text = m.ChatID, m.Text
-			}
-		}
-		st.Updated = now
-		if err := putAlertState(ctx, q, ref, st); err != nil {
+		if err := putAlertState(ctx, q, ref, store.RecordSent(job, st, sent, now)); err != nil {
 			return err
 		}
 	}

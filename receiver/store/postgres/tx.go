@@ -18,22 +18,22 @@ import (
 type Tx struct {
 	ctx context.Context
 	tx  pgx.Tx
-	err error // first error of a method that cannot return one (Seen)
 }
+
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.Tx    = (*Tx)(nil)
+)
 
 // Update runs fn in one SERIALIZABLE transaction; fn's error rolls it back.
 // When a concurrent receiver's transaction conflicts, fn runs again on the
 // new state, so it must not act outside tx (store into its own variables,
 // which the last run overwrites).
-func (s *Store) Update(fn func(*Tx) error) error {
+func (s *Store) Update(fn func(store.Tx) error) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	return s.serializable(ctx, func(ptx pgx.Tx) error {
-		t := &Tx{ctx: ctx, tx: ptx}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.err
+		return fn(&Tx{ctx: ctx, tx: ptx})
 	})
 }
 
@@ -77,15 +77,13 @@ func putAlertState(ctx context.Context, q querier, ref store.AlertRef, st store.
 	return nil
 }
 
-// Seen reports whether an idempotency key was already accepted. A database
-// error reads as false and makes Update fail.
-func (t *Tx) Seen(key string) bool {
+// Seen reports whether an idempotency key was already accepted.
+func (t *Tx) Seen(key string) (bool, error) {
 	var n int
-	err := t.tx.QueryRow(t.ctx, "SELECT count(*) FROM seen_keys WHERE key = $1", key).Scan(&n)
-	if err != nil && t.err == nil {
-		t.err = fmt.Errorf("reading key %q: %w", key, err)
+	if err := t.tx.QueryRow(t.ctx, "SELECT count(*) FROM seen_keys WHERE key = $1", key).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading key %q: %w", key, err)
 	}
-	return n > 0
+	return n > 0, nil
 }
 
 // Enqueue appends jobs to the queue in order and marks their keys as seen.
@@ -137,15 +135,4 @@ func (t *Tx) markKeys(keys []string, now time.Time) (int, error) {
 		}
 	}
 	return fresh, nil
-}
-
-// Enqueue queues jobs in their own transaction (see Tx.Enqueue).
-func (s *Store) Enqueue(jobs []store.Job, now time.Time) ([]store.Job, error) {
-	var queued []store.Job
-	err := s.Update(func(tx *Tx) error {
-		var err error
-		queued, err = tx.Enqueue(jobs, now)
-		return err
-	})
-	return queued, err
 }

@@ -35,6 +35,11 @@ func Run(t *testing.T, open Open) {
 		{"IncidentsInUpdate", testIncidentsInUpdate},
 		{"IncidentMessages", testIncidentMessages},
 		{"Heads", testHeads},
+		{"EmptyStore", testEmptyStore},
+		{"EnqueueEdges", testEnqueueEdges},
+		{"CompleteKeepsFirstMessage", testCompleteKeepsFirstMessage},
+		{"AlertStates", testAlertStates},
+		{"PruneKeeps", testPruneKeeps},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
