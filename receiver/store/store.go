@@ -71,6 +71,7 @@ type Store interface {
 	// Path says where the data lives, for logs (never a secret).
 	Path() string
 	Close() error
+	Heartbeats // heartbeat.go
 }
 
 // Tx is one read-write transaction of Store.Update, valid only while the
@@ -88,6 +89,7 @@ type Tx interface {
 	// webhook); the jobs actually queued are returned with their IDs and
 	// Enqueued set to now.
 	Enqueue(jobs []Job, now time.Time) ([]Job, error)
+	HeartbeatTx // heartbeat.go
 }
 
 // Enqueue queues jobs in their own transaction (see Tx.Enqueue).

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -337,8 +338,10 @@ func TestMigrations(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	if want := postgres.SchemaVersion(); n != want || max != want {
-		t.Errorf("schema_migrations: got %d rows up to %d, want %d up to %d", n, max, want, want)
+	// Versions are numbered per feature, so there may be gaps: one row per file.
+	files, _ := filepath.Glob("migrations/*.sql")
+	if want := postgres.SchemaVersion(); n != len(files) || max != want {
+		t.Errorf("schema_migrations: got %d rows up to %d, want %d up to %d", n, max, len(files), want)
 	}
 	// A database migrated by a newer receiver is refused.
 	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future')"); err != nil {
