@@ -100,6 +100,7 @@ type Config struct {
 	Routes      []RouteConfig `yaml:"routes,omitempty"`
 	WebhookAuth WebhookAuth   `yaml:"webhook_auth,omitempty"`
 	Templates   Templates     `yaml:"templates,omitempty"`
+	Heartbeat   Heartbeat     `yaml:"heartbeat"` // heartbeat.go
 
 	loc *time.Location
 }
@@ -173,6 +174,7 @@ func DefaultConfig() Config {
 		Timezone:   "Local",
 		TimeFormat: DefaultTimeFormat,
 		Reminders:  DefaultReminders(),
+		Heartbeat:  DefaultHeartbeat(),
 	}
 }
 
