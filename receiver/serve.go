@@ -98,8 +98,9 @@ func serve(ctx context.Context, opts *options) error {
 	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
+	hb := newHeartbeat(opts, st, lv, reg, worker.Notify)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
-		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
+		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Heartbeats: hb})
 
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
@@ -109,6 +110,7 @@ func serve(ctx context.Context, opts *options) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
 	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
+	wg.Go(func() { hb.Run(workCtx) })
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),
