@@ -18,9 +18,13 @@ type pgHeartbeats struct{ *postgres.Store }
 
 func (s pgHeartbeats) UpdateHeartbeats(fn func(store.HeartbeatTx) error) error {
 	switch u := any(s.Store).(type) {
-	case interface{ Update(func(store.Tx) error) error }:
+	case interface {
+		Update(func(store.Tx) error) error
+	}:
 		return u.Update(func(tx store.Tx) error { return fn(tx) })
-	case interface{ Update(func(*postgres.Tx) error) error }:
+	case interface {
+		Update(func(*postgres.Tx) error) error
+	}:
 		return u.Update(func(tx *postgres.Tx) error { return fn(tx) })
 	}
 	return errors.New("postgres.Store has no known Update")
