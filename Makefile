@@ -2,16 +2,28 @@
 #
 #   make demo    install what is missing, build, run the whole pipeline on loopback
 #   make test    install what is missing, run every test (unit, race, real ICMP,
-#                rules, config checks, fuzz smoke, end-to-end)
+#                rules, config checks, fuzz smoke, end-to-end), against both
+#                Prometheus 2.42 + Alertmanager 0.25 (Debian) and the pinned
+#                Prometheus 3 + Alertmanager 0.31 (deploy/versions.env)
 #   make lint    gofmt, go vet, staticcheck
 #   make bench   exporter CPU/RSS side by side with smokeping_prober
 
+# Pinned Prometheus 3 and Alertmanager versions, built into $(TOOLS) by
+# `make deps` (deploy/install-deps.sh); the e2e test finds them there too.
+include deploy/versions.env
+
+SHELL         := /bin/bash
 GO            ?= go
 BIN           ?= bin
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
 PROMTOOL      ?= promtool
 AMTOOL        ?= amtool
+TOOLS         ?= $(CURDIR)/.tools
+PROMTOOL3     ?= $(TOOLS)/prometheus-$(PROMETHEUS3_VERSION)/promtool
+AMTOOL_NEW    ?= $(TOOLS)/alertmanager-$(ALERTMANAGER_NEW_VERSION)/amtool
+MODULE        := github.com/downtime-detector/downtime
+export DOWNTIME_TOOLS := $(TOOLS)
 HOSTS         ?=
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 REVISION      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -29,22 +41,33 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/downtime_receiver ./receiver
 
 # Debian packages the tests and the demo need (prometheus, alertmanager,
-# nftables, iproute2, chromium). Installs only what is missing.
+# nftables, iproute2, postgresql, chromium) and the pinned Prometheus 3 /
+# Alertmanager built with go install into $(TOOLS). Installs only what is missing.
 deps:
 	@bash deploy/install-deps.sh
 
 test: deps build gotest rules-test config-check fuzz
 
+# go test -json through a filter that prints a line per finished top-level
+# test, skip reasons, failed tests' output and go test's ok/FAIL package
+# lines as they happen; pipefail keeps go test's exit status.
 gotest:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	set -o pipefail; $(GO) test -race -count=1 -timeout 20m -json ./... | \
+		$(GO) run ./internal/testprogress -trim $(MODULE)/
 
+# rules/tests/*.yml run on both promtools; rules/tests/v3/*.yml use the
+# native histogram series notation, which only promtool 3 reads.
 rules-test:
 	$(PROMTOOL) check rules rules/*.rules.yml
 	$(PROMTOOL) test rules rules/tests/*.yml
+	$(PROMTOOL3) check rules rules/*.rules.yml
+	$(PROMTOOL3) test rules rules/tests/*.yml rules/tests/v3/*.yml
 
 config-check:
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
+	$(PROMTOOL3) check config deploy/prometheus/prometheus.yml
 	$(AMTOOL) check-config deploy/alertmanager/alertmanager.yml
+	$(AMTOOL_NEW) check-config deploy/alertmanager/alertmanager.yml
 
 # Short fuzz runs of the receiver's payload decoder, renderer and incident API
 # query parser; the corpora under testdata/fuzz are replayed by `go test` as

@@ -122,6 +122,20 @@ type configs struct {
 	prometheus, alertmanager, receiver string
 }
 
+// pipelineOptions change the test's configs beyond the shortened
+// intervals every pipeline has.
+type pipelineOptions struct {
+	// nativeHistograms sets scrape_native_histograms: true on the ping
+	// job (Prometheus 3): ping_rtt_seconds arrives as a native histogram
+	// only, without ping_rtt_seconds_bucket.
+	nativeHistograms bool
+	// fors shortens more alerts: alert name -> {for, downtime_for}.
+	fors map[string][2]time.Duration
+	// groupInterval, when set, replaces every rule group's own interval
+	// (the 5 m of downtime-recording-long, the latency baseline).
+	groupInterval time.Duration
+}
+
 // writeConfigs derives the test's configs from the shipped ones into dir.
 func writeConfigs(t *testing.T, dir string) configs {
 	t.Helper()
@@ -143,18 +157,48 @@ func writeConfigs(t *testing.T, dir string) configs {
 	return c
 }
 
+// writeConfigsWith is writeConfigs, then opts applied to the rules and the
+// Prometheus config it wrote.
+func writeConfigsWith(t *testing.T, dir string, opts pipelineOptions) configs {
+	t.Helper()
+	c := writeConfigs(t, dir)
+	if len(opts.fors) > 0 || opts.groupInterval > 0 {
+		rules := filepath.Join(dir, "rules", "downtime.rules.yml")
+		writeYAML(t, rules, rulesConfigWith(t, filepath.Join(repoRoot(t), "rules", "downtime.rules.yml"), opts))
+	}
+	if opts.nativeHistograms {
+		prom := readYAML(t, c.prometheus)
+		setNativeHistograms(t, prom)
+		writeYAML(t, c.prometheus, prom)
+	}
+	return c
+}
+
 // rulesConfig shortens the "for" of HostDown and PingExporterDown and keeps
 // their downtime_for annotations consistent with it.
 func rulesConfig(t *testing.T, path string) doc {
+	t.Helper()
+	return rulesConfigWith(t, path, pipelineOptions{})
+}
+
+// rulesConfigWith is rulesConfig plus opts.fors and opts.groupInterval.
+func rulesConfigWith(t *testing.T, path string, opts pipelineOptions) doc {
 	t.Helper()
 	d := readYAML(t, path)
 	changes := map[string][2]time.Duration{ // alert: for, downtime_for
 		"HostDown":         {hostDownFor, upWindow + hostDownFor},
 		"PingExporterDown": {exporterDownFor, exporterDownFor},
 	}
+	for name, c := range opts.fors {
+		changes[name] = c
+	}
 	found := 0
 	for _, g := range d["groups"].([]any) {
-		for _, r := range g.(doc)["rules"].([]any) {
+		group := g.(doc)
+		if _, ok := group["interval"]; ok && opts.groupInterval > 0 {
+			group["interval"] = dur(opts.groupInterval)
+		}
+		for _, r := range group["rules"].([]any) {
 			rule := r.(doc)
 			c, ok := changes[fmt.Sprint(rule["alert"])]
 			if !ok {
@@ -180,6 +224,19 @@ func prometheusConfig(t *testing.T, path, rules string) doc {
 	g["evaluation_interval"] = dur(evalInterval)
 	d["rule_files"] = []any{rules}
 	return d
+}
+
+// setNativeHistograms turns native histograms on for the ping job, as
+// deploy/README.md tells Prometheus 3 users to.
+func setNativeHistograms(t *testing.T, d doc) {
+	t.Helper()
+	for _, sc := range d["scrape_configs"].([]any) {
+		if job := sc.(doc); job["job_name"] == "ping" {
+			job["scrape_native_histograms"] = true
+			return
+		}
+	}
+	t.Fatalf("prometheus config: no scrape config for job ping")
 }
 
 func alertmanagerConfig(t *testing.T, path, password string) doc {

@@ -200,13 +200,14 @@ func forHost(lo, hi float64) func([]sample, string) error {
 	}
 }
 
+// nonEmpty: a sample that is a number or a native histogram.
 func nonEmpty(res []sample, _ string) error {
 	for _, s := range res {
-		if !math.IsNaN(sampleValue(s)) {
+		if !math.IsNaN(sampleValue(s)) || s.Histogram[1] != nil {
 			return nil
 		}
 	}
-	return fmt.Errorf("got %v, want a sample that is a number", res)
+	return fmt.Errorf("got %v, want a sample that is a number or a histogram", res)
 }
 
 // alert: the alert is firing for the host.

@@ -188,10 +188,21 @@ func recordedNames(t *testing.T) map[string]bool {
 }
 
 // TestDashboardPromQL parses every expression, variables filled in, with
-// promtool (as recording rules): a syntax error fails here without root.
-// TestPipeline evaluates them in a running Prometheus.
+// promtool (as recording rules), Debian's and the pinned Prometheus 3's: a
+// syntax error fails here without root. TestPipeline evaluates them in a
+// running Prometheus.
 func TestDashboardPromQL(t *testing.T) {
-	promtool := requireTools(t, "promtool")["promtool"]
+	t.Run("debian", func(t *testing.T) {
+		checkDashboardPromQL(t, requireTools(t, "promtool")["promtool"])
+	})
+	t.Run("prometheus-"+pinnedVersions(t)["PROMETHEUS3_VERSION"], func(t *testing.T) {
+		path := filepath.Join(toolsDir(t), "prometheus-"+pinnedVersions(t)["PROMETHEUS3_VERSION"], "promtool")
+		checkDashboardPromQL(t, requireFiles(t, map[string]string{"promtool": path})["promtool"])
+	})
+}
+
+func checkDashboardPromQL(t *testing.T, promtool string) {
+	t.Helper()
 	var rules strings.Builder
 	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
 	var keys, exprs []string

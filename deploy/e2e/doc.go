@@ -5,10 +5,13 @@
 //
 // The test uses the shipped configurations (deploy/prometheus,
 // deploy/alertmanager, deploy/receiver, rules/) with only the intervals
-// shortened, so a broken shipped file fails it. It needs root, iproute2,
-// nft, prometheus and prometheus-alertmanager (make deps); without them it
-// skips, and under CI=true it fails instead. deploy/README.md explains the
-// detection bound it asserts.
+// shortened, so a broken shipped file fails it. It runs once per stack, at
+// the same time: Debian's prometheus and prometheus-alertmanager from PATH,
+// and the Prometheus 3 and Alertmanager pinned in deploy/versions.env,
+// built into .tools/ by make deps; TestNativeHistograms runs the pinned
+// Prometheus with native histograms. It needs root, iproute2, nft and those
+// binaries; without them it skips, and under CI=true it fails instead.
+// deploy/README.md explains the detection bound it asserts.
 //
 // The same run evaluates every PromQL expression of the Grafana dashboard
 // (deploy/grafana/dashboards) in its Prometheus, with the host up and with

@@ -156,10 +156,12 @@ func waitReady(t *testing.T, hc *http.Client, p *proc, url string) {
 	}
 }
 
-// sample is one element of an instant-query result.
+// sample is one element of an instant-query result: a float in Value, or a
+// native histogram in Histogram ([time, {count, sum, buckets}]).
 type sample struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
+	Metric    map[string]string `json:"metric"`
+	Value     [2]any            `json:"value"`
+	Histogram [2]any            `json:"histogram"`
 }
 
 // query runs an instant query against the Prometheus in the namespace.
