@@ -52,6 +52,8 @@ type options struct {
 
 	reload <-chan struct{} // one value per SIGHUP: reload the config
 
+	heartbeatTimeout *time.Duration // --heartbeat.timeout; nil: the configuration's heartbeat.timeout
+
 	// Test hooks.
 	listener net.Listener     // serve on it instead of --web.listen-address
 	now      func() time.Time // clock for planning reminders (default clock.Now)
@@ -100,6 +102,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
+	addHeartbeatFlags(app, opts)
 	opts.web = kingpinflag.AddFlags(app, "127.0.0.1:9427")
 	app.Flag("web.read-timeout", "Longest time to read a whole request, body included; slower clients are cut off.").
 		Default(defaultWebLimits.read.String()).DurationVar(&opts.webLimits.read)

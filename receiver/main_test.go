@@ -146,7 +146,7 @@ func TestStartsWhileTelegramDown(t *testing.T) {
 	opts.clock = fc
 	r := startReceiver(t, opts)
 	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "a", fc.Now())))
-	fc.WaitTimers(2) // the pruner's, and the worker's backoff after a failed send
+	fc.WaitTimers(3) // the pruner's, the heartbeat watcher's, and the worker's backoff after a failed send
 	if got := metric(t, r.url, "downtime_receiver_queue_depth"); got != "1" {
 		t.Errorf("queue depth while down: got %q, want 1", got)
 	}

@@ -102,8 +102,10 @@ func serve(ctx context.Context, opts *options) error {
 	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
 	par := newParents(opts.alerts, st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
+	hb := newHeartbeat(opts, st, lv, reg, worker.Notify)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
-		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe})
+		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe,
+		Heartbeats: hb})
 
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
@@ -119,6 +121,7 @@ func serve(ctx context.Context, opts *options) error {
 	wg.Go(func() { prune(workCtx, st, opts.clock, logger, lv.retention) })
 	wg.Go(func() { digests.run(workCtx) })
 	wg.Go(func() { par.run(workCtx) })
+	wg.Go(func() { hb.Run(workCtx) })
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),

@@ -46,7 +46,9 @@
 //	  basic_auth: {username, password | password_file}
 //	  bearer_token | bearer_token_file
 //	  authorization: {type: Bearer, credentials | credentials_file}
-//	templates: {firing | firing_file, reminder[_file], final_reminder[_file], resolved[_file], resolved_edit[_file]}
+//	templates: {firing | firing_file, reminder[_file], final_reminder[_file], resolved[_file], resolved_edit[_file],
+//	            heartbeat_lost[_file], heartbeat_back[_file]}
+//	heartbeat: {alertname: Watchdog, timeout: 5m}  # heartbeat.go
 //
 // receiver/TEMPLATES.md documents every key. Template files are read here;
 // receiver/render parses them (call render.New when loading, so that
@@ -106,6 +108,7 @@ type Config struct {
 	// (incidents.go).
 	Incidents  Incidents  `yaml:"incidents,omitempty"`
 	StatusPage StatusPage `yaml:"status_page,omitempty"`
+	Heartbeat  Heartbeat  `yaml:"heartbeat"` // heartbeat.go
 
 	loc       *time.Location
 	routesSet bool // the file has a "routes" key, even "routes: []" (CheckReload)
@@ -182,6 +185,7 @@ func DefaultConfig() Config {
 		Reminders:  DefaultReminders(),
 		Incidents:  DefaultIncidents(),
 		StatusPage: DefaultStatusPage(),
+		Heartbeat:  DefaultHeartbeat(),
 	}
 }
 

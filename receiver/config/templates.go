@@ -24,6 +24,10 @@ type Templates struct {
 	ResolvedFile      string `yaml:"resolved_file,omitempty"`
 	ResolvedEdit      string `yaml:"resolved_edit,omitempty"`
 	ResolvedEditFile  string `yaml:"resolved_edit_file,omitempty"`
+	HeartbeatLost     string `yaml:"heartbeat_lost,omitempty"`
+	HeartbeatLostFile string `yaml:"heartbeat_lost_file,omitempty"`
+	HeartbeatBack     string `yaml:"heartbeat_back,omitempty"`
+	HeartbeatBackFile string `yaml:"heartbeat_back_file,omitempty"`
 
 	loaded map[string]string // name -> contents of its *_file
 	lines  map[string]int    // name -> line of its *_file
@@ -39,6 +43,8 @@ func (t *Templates) pairs() map[string][2]*string {
 		"final_reminder": {&t.FinalReminder, &t.FinalReminderFile},
 		"resolved":       {&t.Resolved, &t.ResolvedFile},
 		"resolved_edit":  {&t.ResolvedEdit, &t.ResolvedEditFile},
+		"heartbeat_lost": {&t.HeartbeatLost, &t.HeartbeatLostFile},
+		"heartbeat_back": {&t.HeartbeatBack, &t.HeartbeatBackFile},
 	}
 }
 

@@ -86,7 +86,7 @@ func (r *Renderer) context(d Data, i, max int) Context {
 	out.Labels = escapeKV(a.Labels, esc)
 	out.Annotations = escapeKV(a.Annotations, esc)
 	out.GeneratorURL = esc(a.GeneratorURL)
-	resolved := a.Status == string(model.AlertResolved) || d.Kind == Resolved
+	resolved := a.Status == string(model.AlertResolved) || d.Kind == Resolved || d.Kind == HeartbeatBack
 	out.Since, out.Until, out.Duration = downtime(a, d.Now, resolved)
 	return Context{
 		Alert: out, Kind: d.Kind, Receiver: Escape(d.Receiver), Route: Escape(d.Route),

@@ -52,10 +52,15 @@ const (
 	// resolved_edit template, still firing ones with the firing template.
 	// The result is always exactly one message.
 	ResolvedEdit Kind = "resolved_edit"
+	// HeartbeatLost and HeartbeatBack are the receiver's own messages
+	// about Alertmanager's heartbeat (receiver/heartbeat): see
+	// heartbeat.go.
+	HeartbeatLost Kind = "heartbeat_lost"
+	HeartbeatBack Kind = "heartbeat_back"
 )
 
 // Kinds lists every Kind.
-var Kinds = []Kind{Firing, Reminder, FinalReminder, Resolved, ResolvedEdit}
+var Kinds = []Kind{Firing, Reminder, FinalReminder, Resolved, ResolvedEdit, HeartbeatLost, HeartbeatBack}
 
 // Data is one notification to render.
 type Data struct {
@@ -103,6 +108,9 @@ func New(cfg config.Templates, loc *time.Location, layout string) (*Renderer, er
 	r := &Renderer{user: map[Kind]bool{}, loc: loc, layout: layout, limit: MaxLength,
 		maxAlerts: MaxAlertsPerMessage, maxMessages: MaxMessages}
 	r.tmpl = template.New("").Option("missingkey=zero").Funcs(r.funcs())
+	if _, err := r.tmpl.New("builtin.helpers").Parse(helpers); err != nil {
+		return nil, fmt.Errorf("built-in helper templates: %w", err)
+	}
 	for _, k := range Kinds {
 		if _, err := r.tmpl.New("builtin." + string(k)).Parse(builtins[k]); err != nil {
 			return nil, fmt.Errorf("built-in template %q: %w", k, err)
@@ -139,7 +147,7 @@ func (r *Renderer) trial() error {
 			continue
 		}
 		d := Data{Kind: k, Alerts: []amtemplate.Alert{a}, Now: now, Reminder: 1, Reminders: 3}
-		if k == Resolved || k == ResolvedEdit {
+		if k == Resolved || k == ResolvedEdit || k == HeartbeatBack {
 			d.Alerts[0].Status, d.Alerts[0].EndsAt = string(model.AlertResolved), now
 		}
 		var b strings.Builder

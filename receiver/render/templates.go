@@ -64,4 +64,23 @@ for {{ duration .Duration }}, since {{ formatTime .Since }}; no more reminders u
 {{ if .Down }}down {{ end }}{{ timeRange .Since .Until }}
 {{- with .LabelText }}
 {{ . }}{{ end }}`,
+
+	HeartbeatLost: `⚠️ no heartbeat from Alertmanager since {{ template "heartbeat.since" . }} ({{ duration .Duration }}): alerts may not be reaching you
+{{- template "heartbeat.source" . }}`,
+
+	HeartbeatBack: `✅ monitoring is back after {{ duration .Duration }} (no heartbeat {{ timeRange .Since .Until }})
+{{- template "heartbeat.source" . }}`,
 }
+
+// helpers are templates the built-in ones share. heartbeat.source names
+// the silent source: the Alertmanager (its external URL), its receiver and
+// the route, as far as they are known.
+var helpers = `{{ define "heartbeat.since" }}
+{{- if eq (formatTime .Since "2006-01-02") (formatTime .Now "2006-01-02") }}{{ formatTime .Since "15:04" }}
+{{- else }}{{ formatTime .Since }}{{ end }}
+{{- end }}
+{{- define "heartbeat.source" }}{{ if or .ExternalURL .Receiver .Route }}
+<i>{{ with .ExternalURL }}{{ . }}{{ if or $.Receiver $.Route }}, {{ end }}{{ end }}
+{{- with .Receiver }}receiver {{ . }}{{ if $.Route }}, {{ end }}{{ end }}
+{{- with .Route }}route {{ . }}{{ end }}</i>
+{{- end }}{{ end }}`

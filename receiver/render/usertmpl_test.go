@@ -164,7 +164,8 @@ func TestTemplatesDocMatches(t *testing.T) {
 		t.Errorf("TEMPLATES.md: got no copy of the built-in firing template, want\n%s", builtins[Firing])
 	}
 	for _, name := range []string{"firing", "reminder", "final_reminder", "resolved", "resolved_edit", "resolved_next_day",
-		"loss_firing", "loss_reminder", "loss_final_reminder", "loss_resolved", "loss_resolved_edit", "exporter_down_firing", "exporter_down_resolved"} {
+		"loss_firing", "loss_reminder", "loss_final_reminder", "loss_resolved", "loss_resolved_edit", "exporter_down_firing", "exporter_down_resolved",
+		"heartbeat_lost", "heartbeat_back"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
 		if err != nil {
 			t.Fatal(err)

@@ -72,6 +72,7 @@ type Store interface {
 	Path() string
 	Close() error
 	IncidentStore
+	Heartbeats // heartbeat.go
 }
 
 // Tx is one read-write transaction of Store.Update, valid only while the
@@ -90,6 +91,7 @@ type Tx interface {
 	// Enqueued set to now.
 	Enqueue(jobs []Job, now time.Time) ([]Job, error)
 	IncidentTx
+	HeartbeatTx // heartbeat.go
 }
 
 // Enqueue queues jobs in their own transaction (see Tx.Enqueue).

@@ -30,6 +30,15 @@ type Renderer interface {
 	Render(d render.Data) ([]render.Message, error)
 }
 
+// Heartbeats takes heartbeat alerts (Alertmanager's Watchdog) out of a
+// notification before it is planned: *heartbeat.Watcher fits. They never
+// become messages nor count as queued.
+type Heartbeats interface {
+	// Take records the heartbeats among data.Alerts and returns the other
+	// alerts. Its errors are treated like a Router's.
+	Take(pathRoute string, data *template.Data) ([]template.Alert, error)
+}
+
 // Options configure a Handler.
 type Options struct {
 	Store      store.Store
@@ -43,7 +52,8 @@ type Options struct {
 	// Observe, if set, is called after the commit for every alert of the
 	// notification with the reference of its state (receiver/behind
 	// watches down parents with it).
-	Observe func(ref store.AlertRef, a template.Alert)
+	Observe    func(ref store.AlertRef, a template.Alert)
+	Heartbeats Heartbeats // nil: no alert is a heartbeat
 }
 
 // Handler serves POST /webhook and POST /webhook/{route}.
@@ -104,6 +114,16 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (int, error) {
 	if msg.TruncatedAlerts > 0 {
 		h.opts.Logger.Warn("Alertmanager left alerts out of the notification; set max_alerts: 0 in its webhook_config",
 			"receiver", msg.Receiver, "truncated_alerts", msg.TruncatedAlerts)
+	}
+	if h.opts.Heartbeats != nil {
+		rest, err := h.opts.Heartbeats.Take(r.PathValue("route"), msg.Data)
+		if err != nil {
+			return 0, routeError(err)
+		}
+		if len(rest) == 0 {
+			return 0, nil
+		}
+		msg.Alerts = rest
 	}
 	return h.enqueue(r.PathValue("route"), msg)
 }

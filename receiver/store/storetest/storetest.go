@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"CompleteKeepsFirstMessage", testCompleteKeepsFirstMessage},
 		{"AlertStates", testAlertStates},
 		{"PruneKeeps", testPruneKeeps},
+		{"Heartbeats", testHeartbeats},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
