@@ -12,6 +12,7 @@ import (
 	"github.com/downtime-detector/downtime/receiver/store"
 	"github.com/downtime-detector/downtime/receiver/store/bolt"
 	"github.com/downtime-detector/downtime/receiver/store/postgres"
+	"github.com/downtime-detector/downtime/receiver/store/storetest"
 )
 
 // This file is one behaviour suite run against both stores: the bbolt one
@@ -371,5 +372,16 @@ func TestPrune(t *testing.T) {
 		if got := pendingTexts(t, s); len(got) != 2 {
 			t.Errorf("pending after prune: got %v, want a and b", got)
 		}
+	})
+}
+
+func TestChatStore(t *testing.T) {
+	storetest.RunChat(t, func(t *testing.T) store.Chat {
+		s, err := postgres.Open(context.Background(), pgtest.DB(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"Migrations", testMigrations},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Prune", testPrune},
+		{"Chat", testChat},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
