@@ -100,6 +100,9 @@ type Config struct {
 	Routes      []RouteConfig `yaml:"routes,omitempty"`
 	WebhookAuth WebhookAuth   `yaml:"webhook_auth,omitempty"`
 	Templates   Templates     `yaml:"templates,omitempty"`
+	// Alertmanager and Chat: acting from the chat (receiver/config/chat.go).
+	Alertmanager Alertmanager `yaml:"alertmanager,omitempty"`
+	Chat         Chat         `yaml:"chat,omitempty"`
 
 	loc *time.Location
 }
@@ -300,6 +303,7 @@ func (c *Config) readFiles(dir string) error {
 		}
 		c.Telegram.fileToken = commoncfg.Secret(s)
 	}
+	c.Alertmanager.HTTPConfig.SetDirectory(dir)
 	if err := c.WebhookAuth.readFiles(dir); err != nil {
 		return err
 	}

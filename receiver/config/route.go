@@ -35,8 +35,12 @@ type RouteConfig struct {
 	Reminders *ReminderOverride `yaml:"reminders,omitempty"`
 	// Silent sends every message of this route with disable_notification.
 	Silent bool `yaml:"silent,omitempty"`
+	// AllowedUsers may press the buttons of this route's messages (user
+	// ids or usernames); empty: anyone in the chat.
+	AllowedUsers []string `yaml:"allowed_users,omitempty"`
 
 	matchers labels.Matchers
+	allowed  AllowedUsers
 }
 
 // ReminderOverride is a route's partial reminders section.
@@ -94,6 +98,9 @@ func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 		if err := checkAfter(o.afterNode, o.After, fmt.Sprintf("route %q: reminders", r.Name)); err != nil {
 			return err
 		}
+	}
+	if err := r.parseAllowedUsers(field(node, "allowed_users")); err != nil {
+		return err
 	}
 	return r.parseMatchers(field(node, "matchers"))
 }
