@@ -117,6 +117,10 @@ func (s *Server) handler(method string) func(map[string]string) (any, *apiError)
 		return s.editMessageText
 	case "getupdates":
 		return s.getUpdates
+	case "answercallbackquery":
+		return s.answerCallbackQuery
+	case "setmycommands":
+		return s.setMyCommands
 	}
 	return nil
 }

@@ -55,6 +55,7 @@ type Sent struct {
 	ParseMode string
 	Plain     string // text after entity parsing, as a user sees it
 	NoPreview bool   // link previews disabled
+	Markup    string // reply_markup as normalised JSON ("" for none)
 	At        time.Time
 }
 
@@ -62,6 +63,7 @@ type Sent struct {
 type Edited struct {
 	ChatID    string
 	MessageID int
+	Markup    string // reply_markup as normalised JSON ("" for none)
 	Text      string
 	ParseMode string
 	Plain     string
@@ -94,6 +96,13 @@ type Server struct {
 	nextID      map[string]int
 	updates     []json.RawMessage
 	updateID    int
+	// Acting from the chat (callbacks.go).
+	queryID   int
+	queries   map[string]bool // callback query id -> answered
+	answers   []Answer
+	commands  []string
+	pollGen   int // the newest getUpdates; an older one still waiting gets 409
+	conflicts int
 }
 
 type failure struct{ n, code, retryAfter int }
@@ -111,6 +120,7 @@ type msgKey struct {
 type content struct {
 	plain    string
 	entities []Entity
+	markup   string // reply_markup as normalised JSON ("" for none)
 }
 
 // NewServer starts a fake on 127.0.0.1 that is closed when the test ends.
