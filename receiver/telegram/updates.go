@@ -50,7 +50,7 @@ var AllowedUpdates = []string{"message", "callback_query"}
 // ParseUpdate decodes one Update object (getUpdates entry or webhook body).
 func ParseUpdate(raw []byte) (Update, error) {
 	var u struct {
-		UpdateID      int `json:"update_id"`
+		UpdateID      int          `json:"update_id"`
 		Message       *wireMessage `json:"message"`
 		CallbackQuery *struct {
 			ID      string       `json:"id"`
