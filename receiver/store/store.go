@@ -166,6 +166,11 @@ type AlertState struct {
 	// Alert is the latest Alertmanager alert seen (JSON of template.Alert).
 	Alert   json.RawMessage `json:"alert,omitempty"`
 	Updated time.Time       `json:"updated"`
+	// AckedBy is who acknowledged the alert from the chat ("" when not
+	// acknowledged): no more reminders, the recovery is still reported.
+	AckedBy string `json:"ackedBy,omitempty"`
+	// ActionKey is the callback key of the firing message's buttons.
+	ActionKey string `json:"actionKey,omitempty"`
 }
 
 // DeadLetter is a job Telegram refused permanently.
