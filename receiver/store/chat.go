@@ -1,6 +1,12 @@
 package store
 
-import "github.com/downtime-detector/downtime/receiver/chat"
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/downtime-detector/downtime/receiver/chat"
+)
 
 // Chat is what acting from the chat needs from the store: the records
 // behind the buttons' callback keys (which alert, which message, which
@@ -9,4 +15,31 @@ import "github.com/downtime-detector/downtime/receiver/chat"
 // every implementation (RunChat).
 type Chat interface {
 	chat.Store
+	// FiringAlerts lists the alerts held as firing (AlertState.Holding),
+	// for /status and the reconciler.
+	FiringAlerts() ([]Held, error)
+}
+
+// Held is an alert occurrence with its state, as FiringAlerts lists it.
+type Held struct {
+	Ref   AlertRef
+	State AlertState
+}
+
+// Holding reports whether the receiver holds the alert as firing: a firing
+// message queued and no resolved one.
+func (st AlertState) Holding() bool { return st.Firing && !st.Resolved }
+
+// ParseAlertKey is the inverse of AlertRef.Key.
+func ParseAlertKey(key string) (AlertRef, error) {
+	route, rest, ok := strings.Cut(key, "/")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return AlertRef{}, fmt.Errorf("alert key %q: want route/fingerprint@time", key)
+	}
+	t, err := time.Parse(time.RFC3339Nano, rest[at+1:])
+	if err != nil {
+		return AlertRef{}, fmt.Errorf("alert key %q: %w", key, err)
+	}
+	return AlertRef{Route: route, Fingerprint: rest[:at], StartsAt: t}, nil
 }

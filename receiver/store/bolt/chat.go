@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -106,4 +107,24 @@ func (s *Store) SetUpdatesOffset(offset int) error {
 		}
 		return b.Put(keyUpdatesOffset, itob(uint64(offset)))
 	})
+}
+
+// FiringAlerts lists the alerts held as firing.
+func (s *Store) FiringAlerts() ([]store.Held, error) {
+	var out []store.Held
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+			var st store.AlertState
+			if err := json.Unmarshal(v, &st); err != nil || !st.Holding() {
+				return nil // a broken record is not held; Prune removes it
+			}
+			ref, err := store.ParseAlertKey(string(k))
+			if err != nil {
+				return nil
+			}
+			out = append(out, store.Held{Ref: ref, State: st})
+			return nil
+		})
+	})
+	return out, err
 }

@@ -115,3 +115,33 @@ func (s *Store) SetUpdatesOffset(offset int) error {
 	}
 	return nil
 }
+
+// FiringAlerts lists the alerts held as firing.
+func (s *Store) FiringAlerts() ([]store.Held, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT key, state FROM alert_states
+		WHERE (state->>'firing')::boolean AND NOT coalesce((state->>'resolved')::boolean, false)`)
+	if err != nil {
+		return nil, fmt.Errorf("listing firing alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Held
+	for rows.Next() {
+		var key string
+		var raw []byte
+		if err := rows.Scan(&key, &raw); err != nil {
+			return nil, fmt.Errorf("listing firing alerts: %w", err)
+		}
+		var st store.AlertState
+		if json.Unmarshal(raw, &st) != nil || !st.Holding() {
+			continue
+		}
+		ref, err := store.ParseAlertKey(key)
+		if err != nil {
+			continue
+		}
+		out = append(out, store.Held{Ref: ref, State: st})
+	}
+	return out, rows.Err()
+}

@@ -385,3 +385,36 @@ func TestChatStore(t *testing.T) {
 		return s
 	})
 }
+
+func TestFiringAlerts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s backend, _ func() backend) {
+		refs := []store.AlertRef{{Route: "ops", Fingerprint: "a1", StartsAt: t0}, {Route: "", Fingerprint: "b2", StartsAt: t0.Add(time.Minute)},
+			{Route: "ops", Fingerprint: "c3", StartsAt: t0}, {Route: "ops", Fingerprint: "d4", StartsAt: t0}}
+		states := []store.AlertState{{Firing: true, MessageID: 5}, {Firing: true}, {Firing: true, Resolved: true}, {Resolved: true}}
+		err := s.update(func(tx txOps) error {
+			for i := range refs {
+				if err := tx.PutAlertState(refs[i], states[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, err := s.(interface{ FiringAlerts() ([]store.Held, error) }).FiringAlerts()
+		if err != nil {
+			t.Fatalf("FiringAlerts: %v", err)
+		}
+		got := map[string]int{}
+		for _, h := range held {
+			got[h.Ref.Key()] = h.State.MessageID
+		}
+		if len(held) != 2 || got[refs[0].Key()] != 5 {
+			t.Errorf("FiringAlerts: got %v, want %s (message 5) and %s", got, refs[0].Key(), refs[1].Key())
+		}
+		if _, ok := got[refs[1].Key()]; !ok {
+			t.Errorf("FiringAlerts: got %v, want the default route's %s too", got, refs[1].Key())
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/store"
@@ -77,6 +78,38 @@ func RunChat(t *testing.T, open OpenChat) {
 		wg.Wait()
 		if got, _ := s.Action("k"); got.MessageID != n {
 			t.Errorf("after %d concurrent increments: got %d, want %d (updates are atomic)", n, got.MessageID, n)
+		}
+	})
+	t.Run("FiringAlerts", func(t *testing.T) {
+		s := open(t)
+		up, ok := s.(interface{ Update(func(store.Tx) error) error })
+		if !ok {
+			t.Skipf("%T has no store.Store Update; FiringAlerts is checked with the store suite", s)
+		}
+		refs := []store.AlertRef{{Route: "ops", Fingerprint: "a1", StartsAt: t0}, {Route: "", Fingerprint: "b2", StartsAt: t0.Add(time.Minute)},
+			{Route: "ops", Fingerprint: "c3", StartsAt: t0}, {Route: "ops", Fingerprint: "d4", StartsAt: t0}}
+		states := []store.AlertState{{Firing: true, MessageID: 5}, {Firing: true}, {Firing: true, Resolved: true}, {Resolved: true}}
+		err := up.Update(func(tx store.Tx) error {
+			for i := range refs {
+				if err := tx.PutAlertState(refs[i], states[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, err := s.FiringAlerts()
+		if err != nil {
+			t.Fatalf("FiringAlerts: %v", err)
+		}
+		got := map[string]bool{}
+		for _, h := range held {
+			got[h.Ref.Key()] = true
+		}
+		if len(held) != 2 || !got[refs[0].Key()] || !got[refs[1].Key()] {
+			t.Errorf("FiringAlerts: got %v, want %s and %s", got, refs[0].Key(), refs[1].Key())
 		}
 	})
 	t.Run("UpdatesOffset", func(t *testing.T) {
