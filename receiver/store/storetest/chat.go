@@ -82,7 +82,9 @@ func RunChat(t *testing.T, open OpenChat) {
 	})
 	t.Run("FiringAlerts", func(t *testing.T) {
 		s := open(t)
-		up, ok := s.(interface{ Update(func(store.Tx) error) error })
+		up, ok := s.(interface {
+			Update(func(store.Tx) error) error
+		})
 		if !ok {
 			t.Skipf("%T has no store.Store Update; FiringAlerts is checked with the store suite", s)
 		}
