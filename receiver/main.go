@@ -42,8 +42,10 @@ type options struct {
 	all         bool     // dead-letters retry|purge --all
 	ids         []uint64 // dead-letters retry|purge IDs
 	web         *web.FlagConfig
-	logger      *slog.Logger
-	stdout      io.Writer
+	// alertmanagerURLs are --alertmanager.url, added to alertmanager.urls.
+	alertmanagerURLs []string
+	logger           *slog.Logger
+	stdout           io.Writer
 
 	reload <-chan struct{} // one value per SIGHUP: reload the config
 
@@ -89,6 +91,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	app.Flag("storage.path", "Directory of the queue database (receiver.db).").Default("data/").StringVar(&opts.storagePath)
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
+	app.Flag("alertmanager.url", "Alertmanager URL for the chat's silence buttons and for reporting recoveries Alertmanager never sends (repeat for each HA peer; added to alertmanager.urls in the config).").
+		StringsVar(&opts.alertmanagerURLs)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
 	opts.web = kingpinflag.AddFlags(app, "127.0.0.1:9427")
 	logCfg := &promslog.Config{}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
@@ -51,6 +52,9 @@ func loadConfig(opts *options) (*config.Config, *render.Renderer, error) {
 	}
 	cfg, err := load(opts.configFile)
 	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Alertmanager, err = cfg.Alertmanager.WithURLs(opts.alertmanagerURLs); err != nil {
 		return nil, nil, err
 	}
 	if opts.dryRun && cfg.Telegram.ChatID == "" && len(cfg.Routes) == 0 {
@@ -96,19 +100,32 @@ func serve(ctx context.Context, opts *options) error {
 	}
 	lv := newLive(cur, opts.now, logger)
 	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
+	am, err := newAlertmanager(cur.cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	acts := newActions(st, lv, am, chat.NewMetrics(reg), opts.now, logger)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: lv.EditText, Clock: opts.clock})
+		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Keyboard: acts})
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify})
 
 	health := &reload.Health{}
 	admin := deadletter.Handler{Manager: deadletter.Local{Store: st, Now: opts.now, Queued: worker.Notify},
 		Auth: lv.Auth}
-	srv := &http.Server{Handler: newMux(hook, admin, rl, reg, health), ReadHeaderTimeout: 10 * time.Second}
+	mux := newMux(hook, admin, rl, reg, health)
+	// The poller's backoff runs on the real clock: tests that move
+	// opts.clock count the worker's and the pruner's timers.
+	p := &poller{a: acts, clock: clock.Real(), logger: logger}
+	if cur.cfg.Chat.UpdatesMode() == config.UpdatesWebhook {
+		mux.Handle("POST /telegram/updates", acts.updatesHandler(func() string { return p.bot }))
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
 	wg.Go(func() { prune(workCtx, st, opts.clock, logger) })
+	startChat(workCtx, &wg, cur.cfg, p, am, holder{st: st, hook: hook}, reg, opts)
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),

@@ -165,3 +165,10 @@ func markupJSON(m *tgbotapi.InlineKeyboardMarkup) string {
 	raw, _ := json.Marshal(m) // plain structs always marshal
 	return string(raw)
 }
+
+// EditReplyMarkup replaces only a message's inline keyboard (nil removes it).
+func (c *Client) EditReplyMarkup(ctx context.Context, chatID string, messageID int, markup *tgbotapi.InlineKeyboardMarkup) error {
+	_, err := c.call(ctx, "editMessageReplyMarkup", tgbotapi.Params{"chat_id": chatID,
+		"message_id": strconv.Itoa(messageID), "reply_markup": markupJSON(markup)})
+	return err
+}

@@ -198,3 +198,34 @@ func normMarkup(raw string) (string, *apiError) {
 	out, _ := json.Marshal(m)
 	return string(out), nil
 }
+
+// editMessageReplyMarkup replaces a message's keyboard.
+func (s *Server) editMessageReplyMarkup(p map[string]string) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chat := p["chat_id"]
+	if e := s.checkChat(chat); e != nil {
+		return nil, e
+	}
+	id, ok := intParam(p["message_id"])
+	if !ok || id == 0 {
+		return nil, badRequest("message identifier is not specified")
+	}
+	markup, e := normMarkup(p["reply_markup"])
+	if e != nil {
+		return nil, e
+	}
+	key := msgKey{chat, int(id)}
+	old, exists := s.content[key]
+	if !exists {
+		return nil, badRequest("message to edit not found")
+	}
+	if old.markup == markup {
+		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+	}
+	old.markup = markup
+	s.content[key] = old
+	s.markupEdits++
+	s.notify()
+	return true, nil
+}

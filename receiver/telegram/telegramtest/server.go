@@ -97,12 +97,15 @@ type Server struct {
 	updates     []json.RawMessage
 	updateID    int
 	// Acting from the chat (callbacks.go).
-	queryID   int
-	queries   map[string]bool // callback query id -> answered
-	answers   []Answer
-	commands  []string
-	pollGen   int // the newest getUpdates; an older one still waiting gets 409
-	conflicts int
+	queryID     int
+	queries     map[string]bool // callback query id -> answered
+	answers     []Answer
+	commands    []string
+	pollGen     int // the newest getUpdates; an older one still waiting gets 409
+	conflicts   int
+	markupEdits int
+	closing     chan struct{} // closed by Close: long polls return
+	closeOnce   sync.Once
 }
 
 type failure struct{ n, code, retryAfter int }
@@ -149,6 +152,7 @@ func newServer(token string) *Server {
 	return &Server{
 		Token:    token,
 		changed:  make(chan struct{}),
+		closing:  make(chan struct{}),
 		migrated: map[string]string{},
 		forums:   map[string]map[int]bool{},
 		limits:   limiter{limits: DefaultLimits()},
@@ -158,8 +162,12 @@ func newServer(token string) *Server {
 	}
 }
 
-// Close stops the server and closes its connections.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server and closes its connections; long polls return
+// at once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
 
 // SetDown makes every request answer 502 Bad Gateway with an HTML page, as
 // Telegram's front end does while the Bot API is unavailable.

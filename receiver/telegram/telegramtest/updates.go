@@ -1,6 +1,7 @@
 package telegramtest
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -84,7 +85,7 @@ func updateObject(u Update) map[string]any {
 // API, a newer getUpdates terminates one still waiting with 409 "Conflict:
 // terminated by other getUpdates request" (two receivers polling one bot).
 // allowed_updates filters the kinds returned.
-func (s *Server) getUpdates(p map[string]string) (any, *apiError) {
+func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, *apiError) {
 	offset, ok1 := intParam(p["offset"])
 	limit, ok2 := intParam(p["limit"])
 	timeout, ok3 := intParam(p["timeout"])
@@ -127,6 +128,12 @@ func (s *Server) getUpdates(p map[string]string) (any, *apiError) {
 		select {
 		case <-changed:
 		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &apiError{code: 499, desc: "client closed the request"}
+		case <-s.closing:
+			t.Stop()
+			return []json.RawMessage{}, nil
 		}
 		t.Stop()
 	}
