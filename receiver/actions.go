@@ -213,7 +213,9 @@ func (a *actions) press(ctx context.Context, api chatAPI, q *telegram.CallbackQu
 			a.logger.Warn("editing the message after a press", "message", rec.MessageID, "err", err)
 		}
 	}
-	if q.MessageID != 0 && q.MessageID != rec.MessageID { // pressed on a reminder
+	if q.MessageID != 0 && (q.MessageID != rec.MessageID || st.Text == "") {
+		// Pressed on a reminder, or before the firing message was recorded:
+		// change the buttons of the pressed message.
 		if err := api.EditReplyMarkup(ctx, chatID, q.MessageID, markup); err != nil {
 			a.logger.Warn("changing the buttons of a reminder", "message", q.MessageID, "err", err)
 		}

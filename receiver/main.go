@@ -23,6 +23,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -55,6 +56,9 @@ type options struct {
 	clock    clock.Clock      // delivery, pruning (default clock.Real())
 	limits   *delivery.Limits // flood limits (default delivery.DefaultLimits)
 	ready    func(addr string)
+	// reconcile replaces the reconciler's options (tests: no restart grace
+	// for a freshly started Alertmanager).
+	reconcile *reconcile.Options
 }
 
 func main() {

@@ -253,5 +253,8 @@ func startChat(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, p *p
 	}
 	loop := reconcile.NewLoop(am, h, reg, opts.logger)
 	loop.Interval, loop.Now = cfg.Alertmanager.Interval(), opts.now
+	if opts.reconcile != nil {
+		loop.Options = *opts.reconcile
+	}
 	wg.Go(func() { _ = loop.Run(ctx) })
 }
