@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -324,4 +326,117 @@ func tgWait(tg *telegramtest.Server, n int, timeout time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
+}
+
+// Alertmanager down, or answering 4xx/5xx, at the press: a clear answer,
+// a log line, nothing silenced, the buttons unchanged.
+func TestSilenceWhenAlertmanagerFails(t *testing.T) {
+	t.Parallel()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "silences") {
+			http.Error(w, "bad matchers", http.StatusBadRequest)
+			return
+		}
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	for _, tc := range []struct{ name, url, want string }{
+		{"down", "http://" + amtest.FreeAddr(t), "Not silenced: alertmanager http://127.0.0.1"},
+		{"4xx", failing.URL, "Not silenced: alertmanager " + failing.URL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := telegramtest.NewServer(t, testToken)
+			extra := "alertmanager:\n  urls: [\"" + tc.url + "\"]\n  timeout: 2s\n"
+			r := startReceiver(t, newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL))
+			mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "db1", time.Now())))
+			firing := tg.WaitMessages(t, 1, 5*time.Second)[0]
+			settle(t, r.url)
+			tg.AddCallback(telegramtest.Press{From: alice, ChatID: chatID, MessageID: firing.MessageID,
+				Data: callbackData(t, firing.Markup, "1h")})
+			a := tg.WaitAnswers(t, 1, 15*time.Second)[0]
+			if !strings.HasPrefix(a.Text, tc.want) {
+				t.Errorf("answer: got %q, want %q…", a.Text, tc.want)
+			}
+			if strings.Contains(a.Text, "HTTP 400") != (tc.name == "4xx") {
+				t.Errorf("answer: got %q, want the HTTP status when Alertmanager answered", a.Text)
+			}
+			if got := metric(t, r.url, `downtime_receiver_chat_actions_total{action="s1h",result="failed"}`); got != "1" {
+				t.Errorf("chat_actions_total{s1h,failed}: got %q, want 1", got)
+			}
+			if !strings.Contains(r.logs.String(), `msg="silence failed"`) {
+				t.Errorf("no log line for the failed silence")
+			}
+			if len(tg.Edits()) != 0 || tg.Markup(chatID, firing.MessageID) != firing.Markup {
+				t.Errorf("the message changed after a failed silence")
+			}
+		})
+	}
+}
+
+// Webhook mode: Telegram's POSTs are accepted only with the secret token,
+// and a redelivered update is handled once.
+func TestTelegramWebhookMode(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "chat:\n  updates: webhook\n  webhook_secret_token: s3cret-Token_1\n"
+	r := startReceiver(t, newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL))
+	update := `{"update_id": 500, "message": {"message_id": 9, "date": 1, "chat": {"id": -100123, "type": "supergroup"},
+		"from": {"id": 1111, "is_bot": false, "first_name": "A", "username": "alice_ops"}, "text": "/help"}}`
+	if code, _ := post(t, r.url+"/telegram/updates", update); code != http.StatusForbidden {
+		t.Errorf("without the secret token: got %d, want 403", code)
+	}
+	if code, _ := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", "wrong"); code != http.StatusForbidden {
+		t.Errorf("with a wrong secret token: got %d, want 403", code)
+	}
+	for range 2 { // Telegram redelivers when unsure
+		if code, _ := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1"); code != 200 {
+			t.Fatalf("with the secret token: got %d, want 200", code)
+		}
+	}
+	msgs := tg.WaitMessages(t, 1, 5*time.Second)
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Plain, "/status") {
+		t.Errorf("answers: got %d (%q), want one /help answer", len(msgs), msgs[0].Plain)
+	}
+	if tg.Calls("getUpdates") != 0 {
+		t.Errorf("getUpdates called %d times in webhook mode, want 0", tg.Calls("getUpdates"))
+	}
+	if strings.Contains(r.logs.String(), "s3cret-Token_1") {
+		t.Errorf("logs contain the webhook secret token")
+	}
+}
+
+// An alert that fired and was then inhibited in Alertmanager (its exporter
+// went down) and resolved meanwhile still gets its recovery.
+func TestInhibitedAlertRecovery(t *testing.T) {
+	t.Parallel()
+	amURL := amtest.Start(t)
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "alertmanager:\n  urls: [\"" + amURL.String() + "\"]\n  reconcile_interval: 1s\n"
+	opts := newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL)
+	opts.reconcile = &reconcile.Options{RestartGrace: time.Nanosecond, LostGrace: time.Hour}
+	r := startReceiver(t, opts)
+	labels := map[string]string{"alertname": "HostDown", "target": "web1.example.lan", "job": "ping"}
+	start := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
+	amtest.PostAlert(t, amURL, labels, start, time.Time{})
+	mustPost(t, r.url+"/webhook", body("firing", template.Alert{Status: "firing", Labels: labels, StartsAt: start,
+		Fingerprint: toModel(labels).Fingerprint().String()}))
+	firing := tg.WaitMessages(t, 1, 5*time.Second)[0]
+	amtest.PostAlert(t, amURL, map[string]string{"alertname": "ExporterDown", "job": "ping"}, time.Now(), time.Time{})
+	runs := func() int {
+		n, _ := strconv.Atoi(metric(t, r.url, "downtime_receiver_reconcile_runs_total"))
+		return n
+	}
+	for n := runs(); runs() < n+2; {
+		time.Sleep(100 * time.Millisecond)
+	}
+	amtest.PostAlert(t, amURL, labels, start, time.Now())
+	if !tgWait(tg, 2, 60*time.Second) {
+		t.Fatalf("no recovery of the inhibited alert within 60 s")
+	}
+	if m := tg.Messages()[1]; !strings.Contains(m.Plain, "up after") || m.ReplyTo != firing.MessageID {
+		t.Errorf("recovery: got %q replying to %d, want the resolved reply to %d", m.Plain, m.ReplyTo, firing.MessageID)
+	}
+	if got := metric(t, r.url, `downtime_receiver_reconcile_resolved_total{reason="suppressed"}`); got != "1" {
+		t.Errorf("reconcile_resolved_total{suppressed}: got %q, want 1", got)
+	}
 }
