@@ -82,7 +82,7 @@ type wireUser struct {
 	Username string `json:"username"`
 }
 
-func (u wireUser) user() User { return User{ID: u.ID, Username: u.Username} }
+func (u wireUser) user() User { return User(u) }
 
 type wireMessage struct {
 	MessageID       int      `json:"message_id"`
