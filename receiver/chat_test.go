@@ -278,6 +278,13 @@ func TestSilenceAndRecoveryWithRealAlertmanager(t *testing.T) {
 	if !strings.Contains(edit.Plain, "silenced by @alice_ops") || !strings.Contains(edit.Markup, "Unsilence") {
 		t.Errorf("edit after silence: got %q with %s", edit.Plain, edit.Markup)
 	}
+	// /silences lists it with an Unsilence button (checked, not pressed:
+	// the alert must stay silenced below).
+	tg.AddCommand(alice, chatID, 0, "/silences")
+	list := tg.WaitMessages(t, 2, 10*time.Second)[1]
+	if !strings.Contains(list.Plain, `target="db1.example.lan"`) || !strings.Contains(list.Markup, "Unsilence") {
+		t.Errorf("/silences: got %q with %s, want the silence and an Unsilence button", list.Plain, list.Markup)
+	}
 	// Let a reconcile round see the alert silenced in Alertmanager (an
 	// alert last seen active gets LostGrace for its resolved webhook).
 	runs := func() int {
@@ -291,20 +298,35 @@ func TestSilenceAndRecoveryWithRealAlertmanager(t *testing.T) {
 	// Alertmanager sends nothing (it is silenced); the reconciler reports it.
 	recovered := time.Now()
 	amtest.PostAlert(t, amURL, labels, start, recovered)
-	if !tgWait(tg, 2, 60*time.Second) {
+	if !tgWait(tg, 3, 60*time.Second) {
 		t.Fatalf("no recovery within 60 s; logs:\n%s", r.logs.String())
 	}
 	msgs := tg.Messages()
-	if !strings.Contains(msgs[1].Plain, "up after") || msgs[1].ReplyTo != firing.MessageID {
-		t.Errorf("recovery: got %q replying to %d, want the resolved reply to %d", msgs[1].Plain, msgs[1].ReplyTo, firing.MessageID)
+	if !strings.Contains(msgs[2].Plain, "up after") || msgs[2].ReplyTo != firing.MessageID {
+		t.Errorf("recovery: got %q replying to %d, want the resolved reply to %d", msgs[2].Plain, msgs[2].ReplyTo, firing.MessageID)
 	}
-	t.Logf("recovery of a silenced alert reported %s after it ended", msgs[1].At.Sub(recovered).Round(time.Millisecond))
+	t.Logf("recovery of a silenced alert reported %s after it ended", msgs[2].At.Sub(recovered).Round(time.Millisecond))
 	// A late resolved webhook (same alert) changes nothing more.
 	a.Status, a.EndsAt = "resolved", recovered
 	mustPost(t, r.url+"/webhook", body("resolved", a))
 	settle(t, r.url)
-	if n := len(tg.Messages()); n != 2 {
-		t.Errorf("messages after a late resolved webhook: got %d, want 2", n)
+	if n := len(tg.Messages()); n != 3 {
+		t.Errorf("messages after a late resolved webhook: got %d, want 3", n)
+	}
+	// Unsilence from the /silences list expires the silence.
+	tg.AddCallback(telegramtest.Press{From: alice, ChatID: chatID, MessageID: list.MessageID,
+		Data: callbackData(t, list.Markup, "Unsilence")})
+	if ans := tg.WaitAnswers(t, 2, 10*time.Second); ans[1].Text != "Unsilenced." {
+		t.Errorf("unsilence answer: got %q, want Unsilenced.", ans[1].Text)
+	}
+	sils, err = client.ListSilences(context.Background())
+	for _, s := range sils {
+		if s.State == "active" {
+			t.Errorf("after Unsilence: silence %s still active", s.ID)
+		}
+	}
+	if err != nil {
+		t.Errorf("listing silences: %v", err)
 	}
 }
 
