@@ -45,6 +45,9 @@
 //	  bearer_token | bearer_token_file
 //	  authorization: {type: Bearer, credentials | credentials_file}
 //	templates: {firing | firing_file, reminder[_file], final_reminder[_file], resolved[_file], resolved_edit[_file]}
+//	alertmanager: {urls, timeout: 10s, reconcile_interval: 15s, http_config: {...}}  # prometheus/common HTTPClientConfig
+//	chat: {grafana_url, updates: poll|webhook|off, webhook_secret_token}
+//	routes[].allowed_users: ["@alice_ops", "123456789"]
 //
 // receiver/TEMPLATES.md documents every key. Template files are read here;
 // receiver/render parses them (call render.New when loading, so that
