@@ -462,3 +462,37 @@ func TestInhibitedAlertRecovery(t *testing.T) {
 		t.Errorf("reconcile_resolved_total{suppressed}: got %q, want 1", got)
 	}
 }
+
+// A second poller on the same bot: the receiver gets 409s, logs the
+// conflict and backs off instead of spinning, and serves again once the
+// other one stops.
+func TestSecondPollerBackoff(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	r := startReceiver(t, newOptions(t, writeConfig(t, chatID, ""), t.TempDir(), tg.URL))
+	other, err := telegram.New(testToken, tg.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tg.Calls("getUpdates") == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop := time.Now().Add(3 * time.Second)
+	for time.Now().Before(stop) {
+		if _, err := other.GetUpdates(context.Background(), 0, time.Second); err != nil {
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if tg.Conflicts() == 0 {
+		t.Fatalf("no 409 conflicts: the test did not compete")
+	}
+	if n := tg.Calls("getUpdates"); n > 40 {
+		t.Errorf("getUpdates calls in 3 s of conflict: got %d, want a backoff (at most 40)", n)
+	}
+	if !strings.Contains(r.logs.String(), "another getUpdates poller") {
+		t.Errorf("409 not logged")
+	}
+	// The other poller is gone: commands are answered again.
+	tg.AddCommand(alice, chatID, 0, "/help")
+	tg.WaitMessages(t, 1, 70*time.Second)
+}
