@@ -256,5 +256,22 @@ func startChat(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, p *p
 	if opts.reconcile != nil {
 		loop.Options = *opts.reconcile
 	}
+	// The state is kept in the store, so that an alert last seen silenced
+	// before a restart is still reported at its first miss after it.
+	loop.Load = func() (reconcile.State, error) {
+		raw, err := h.st.ReconcileState()
+		if err != nil || raw == nil {
+			return nil, err
+		}
+		var st reconcile.State
+		return st, json.Unmarshal(raw, &st)
+	}
+	loop.Save = func(st reconcile.State) error {
+		raw, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return h.st.SetReconcileState(raw)
+	}
 	wg.Go(func() { _ = loop.Run(ctx) })
 }

@@ -18,6 +18,11 @@ type Chat interface {
 	// FiringAlerts lists the alerts held as firing (AlertState.Holding),
 	// for /status and the reconciler.
 	FiringAlerts() ([]Held, error)
+	// ReconcileState and SetReconcileState keep the reconciler's memory
+	// (which held alerts were last seen suppressed, since when they are
+	// missing) across restarts, as opaque JSON; nil when never set.
+	ReconcileState() ([]byte, error)
+	SetReconcileState(state []byte) error
 }
 
 // Held is an alert occurrence with its state, as FiringAlerts lists it.

@@ -128,3 +128,30 @@ func (s *Store) FiringAlerts() ([]store.Held, error) {
 	})
 	return out, err
 }
+
+var keyReconcileState = []byte("reconcile_state")
+
+// ReconcileState returns the reconciler's saved state (nil when never set).
+func (s *Store) ReconcileState() ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketChatMeta); b != nil {
+			if v := b.Get(keyReconcileState); v != nil {
+				out = append([]byte{}, v...)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetReconcileState saves the reconciler's state.
+func (s *Store) SetReconcileState(state []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketChatMeta)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyReconcileState, append([]byte{}, state...))
+	})
+}

@@ -145,3 +145,18 @@ func (s *Store) FiringAlerts() ([]store.Held, error) {
 	}
 	return out, rows.Err()
 }
+
+// keyReconcileState is the kv key of the reconciler's state.
+const keyReconcileState = "reconcile/state"
+
+// ReconcileState returns the reconciler's saved state (nil when never set).
+func (s *Store) ReconcileState() ([]byte, error) {
+	v, ok, err := s.Value(keyReconcileState)
+	if !ok {
+		return nil, err
+	}
+	return v, err
+}
+
+// SetReconcileState saves the reconciler's state.
+func (s *Store) SetReconcileState(state []byte) error { return s.SetValue(keyReconcileState, state) }

@@ -114,6 +114,20 @@ func RunChat(t *testing.T, open OpenChat) {
 			t.Errorf("FiringAlerts: got %v, want %s and %s", got, refs[0].Key(), refs[1].Key())
 		}
 	})
+	t.Run("ReconcileState", func(t *testing.T) {
+		s := open(t)
+		if v, err := s.ReconcileState(); err != nil || v != nil {
+			t.Fatalf("initial reconcile state: got %q, %v, want nil", v, err)
+		}
+		for _, want := range []string{`{"fp1":{"Suppressed":true}}`, `{}`} {
+			if err := s.SetReconcileState([]byte(want)); err != nil {
+				t.Fatalf("SetReconcileState: %v", err)
+			}
+			if v, err := s.ReconcileState(); err != nil || string(v) != want {
+				t.Errorf("reconcile state: got %q, %v, want %q", v, err, want)
+			}
+		}
+	})
 	t.Run("UpdatesOffset", func(t *testing.T) {
 		s := open(t)
 		if o, err := s.UpdatesOffset(); err != nil || o != 0 {
