@@ -23,9 +23,19 @@
 //     message thread not found"; in a group or channel without topics the
 //     thread id is ignored, in a private chat without topics it is "not found".
 //
-// Controls: SetDown (502 HTML page), SetUnreachable (connections dropped),
+//   - Acting from the chat: reply_markup (inline keyboards, validated) on
+//     sendMessage and editMessageText (an edit without it removes the
+//     keyboard, as in Telegram), editMessageReplyMarkup; getUpdates with
+//     offset, long-poll timeout and allowed_updates, a newer getUpdates
+//     terminating a waiting one with 409 "Conflict: terminated by other
+//     getUpdates request"; answerCallbackQuery for a query id that exists,
+//     once (else 400 "query is too old ... or query ID is invalid");
+//     setMyCommands.
+//
+// Controls: AddCallback, AddCommand (updates from users), SetDown (502 HTML page), SetUnreachable (connections dropped),
 // SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
-// observations: Messages, Edits, WaitMessages, WaitEdits, Calls,
+// observations: Messages, Edits, WaitMessages, WaitEdits, Calls, Answers,
+// WaitAnswers, Commands, Conflicts, Markup, PendingUpdates,
 // TooManyRequests. Message ids count from 1 in each chat.
 package telegramtest
 
