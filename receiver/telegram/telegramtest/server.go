@@ -3,33 +3,25 @@
 // the receiver's --telegram.api-url.
 //
 // It behaves like the real Bot API where the receiver can tell:
-//
 //   - /bot<token>/<method>: a wrong token answers 401 "Unauthorized", an
 //     unknown method 404 "Not Found"; method names are case-insensitive.
-//
 //   - getMe, sendMessage, editMessageText, getUpdates; parameters
 //     form-encoded, multipart, as a query string or as a JSON object.
-//
 //   - parse_mode=HTML is parsed like tdlib does (see ParseHTML): 400
 //     "Bad Request: can't parse entities: ..." on bad HTML; the text after
 //     parsing and trimming is limited to 4096 code points (400 "Bad Request:
 //     message is too long"); empty text is 400 "Bad Request: message text is
 //     empty".
-//
 //   - Flood limits (DefaultLimits, SetLimits) on sendMessage and
 //     editMessageText answer 429 with parameters.retry_after.
-//
 //   - editMessageText: 400 "message to edit not found", and "message is not
 //     modified: ..." when text and entities are unchanged.
-//
 //   - reply_parameters (or reply_to_message_id) to a missing message is 400
 //     "message to be replied not found" unless allow_sending_without_reply.
-//
 //   - message_thread_id: topics exist only in forums (SetForum); an unknown
 //     topic and the General topic's explicit id 1 are 400 "Bad Request:
 //     message thread not found"; in a group or channel without topics the
 //     thread id is ignored, in a private chat without topics it is "not found".
-//
 //   - Acting from the chat: reply_markup (inline keyboards, validated) on
 //     sendMessage and editMessageText (an edit without it removes the
 //     keyboard, as in Telegram), editMessageReplyMarkup; getUpdates with
