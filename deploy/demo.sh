@@ -154,7 +154,7 @@ exporter_args() {
 receiver_args() {
 	local -n out=$1
 	out=(--config.file="$tmp/deploy/receiver/receiver.yml" --web.listen-address="$RECEIVER_ADDR"
-		--storage.path="$tmp/data/receiver")
+		--storage.path="$tmp/data/receiver" --alertmanager.url="http://$ALERTMANAGER_ADDR")
 	if [[ -z ${TELEGRAM_BOT_TOKEN:-} || -z ${TELEGRAM_CHAT_ID:-} ]]; then
 		# Prints the messages instead; needs neither a token nor a chat.
 		out+=(--dry-run)

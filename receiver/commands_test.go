@@ -101,6 +101,9 @@ func TestDryRun(t *testing.T) {
 	if !strings.Contains(r.out.String(), "dry-run message 1 to chat -100") {
 		t.Errorf("dry-run output: got %q, want the message", r.out.String())
 	}
+	if !strings.Contains(r.out.String(), "\n[✅ Ack]\n") {
+		t.Errorf("dry-run output: got %q, want the keyboard drawn as text", r.out.String())
+	}
 }
 
 // TestDryRunWithoutCredentials: --dry-run needs neither TELEGRAM_BOT_TOKEN

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
 )
@@ -24,6 +25,9 @@ func (d *dryRunSender) Send(_ context.Context, m telegram.Message) (int, error) 
 	d.next++
 	fmt.Fprintf(d.w, "--- dry-run message %d to chat %s%s%s%s\n%s\n", d.next, m.ChatID, opt(" thread ", m.ThreadID),
 		opt(" reply-to ", m.ReplyTo), map[bool]string{true: " (silent)"}[m.Silent], strings.TrimRight(m.Text, "\n"))
+	if m.Markup != nil {
+		fmt.Fprintln(d.w, chat.TextView(m.Markup))
+	}
 	return d.next, nil
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
 	"github.com/downtime-detector/downtime/receiver/behind"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/telegram"
@@ -47,8 +48,10 @@ type options struct {
 	incidents   incidentsOptions
 	web         *web.FlagConfig
 	webLimits   webLimits // --web.read-timeout, --web.idle-timeout, --web.max-requests
-	logger      *slog.Logger
-	stdout      io.Writer
+	// alertmanagerURLs are --alertmanager.url, added to alertmanager.urls.
+	alertmanagerURLs []string
+	logger           *slog.Logger
+	stdout           io.Writer
 
 	reload <-chan struct{} // one value per SIGHUP: reload the config
 
@@ -65,6 +68,9 @@ type options struct {
 	// alone. Tests inject it; the Alertmanager client configured for the
 	// receiver goes here (never a nil *alertmanager.Client).
 	alerts behind.Lister
+	// reconcile replaces the reconciler's options (tests: no restart grace
+	// for a freshly started Alertmanager).
+	reconcile *reconcile.Options
 }
 
 func main() {
@@ -101,6 +107,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	addStorageFlags(app, opts)
 	app.Flag("telegram.api-url", "Base URL of the Telegram Bot API (a self-hosted Bot API server, or a fake in tests).").
 		Default(telegram.DefaultAPIURL).StringVar(&opts.apiURL)
+	app.Flag("alertmanager.url", "Alertmanager URL for the chat's silence buttons and for reporting recoveries Alertmanager never sends (repeat for each HA peer; added to alertmanager.urls in the config).").
+		StringsVar(&opts.alertmanagerURLs)
 	app.Flag("dry-run", "Print messages to stdout instead of sending them to Telegram.").BoolVar(&opts.dryRun)
 	addHeartbeatFlags(app, opts)
 	opts.web = kingpinflag.AddFlags(app, "127.0.0.1:9427")

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/internal/clock"
+	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/behind"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
@@ -34,4 +35,14 @@ func newParents(am behind.Lister, st store.Store, lv *live, queued func(), clk c
 	tr := behind.New(behind.Options{Store: st, Alerts: am, Text: lv.EditText, Queued: queued, Now: now,
 		Logger: logger, Registerer: reg})
 	return parents{observe: tr.Observe, run: func(ctx context.Context) { tr.Run(ctx, clk, parentsInterval) }}
+}
+
+// parentLister is the Alertmanager that lists the hosts behind a down
+// parent: the one injected by tests, else the receiver's configured client.
+// A nil *alertmanager.Client must not become a non-nil interface.
+func parentLister(injected behind.Lister, am *alertmanager.Client) behind.Lister {
+	if injected != nil || am == nil {
+		return injected
+	}
+	return am
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/deadletter"
 	"github.com/downtime-detector/downtime/receiver/delivery"
@@ -51,6 +52,9 @@ func loadConfig(opts *options) (*config.Config, *render.Renderer, error) {
 	}
 	cfg, err := load(opts.configFile)
 	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Alertmanager, err = cfg.Alertmanager.WithURLs(opts.alertmanagerURLs); err != nil {
 		return nil, nil, err
 	}
 	if opts.dryRun && cfg.Telegram.ChatID == "" && len(cfg.Routes) == 0 {
@@ -96,12 +100,17 @@ func serve(ctx context.Context, opts *options) error {
 	}
 	lv := newLive(cur, opts.now, logger)
 	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
+	am, err := newAlertmanager(cur.cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	acts := newActions(st, lv, am, chat.NewMetrics(reg), opts.now, logger)
 	shared := leaser(st)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
-		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared)})
+		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared), Keyboard: acts})
 	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
-	par := newParents(opts.alerts, st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
+	par := newParents(parentLister(opts.alerts, am), st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
 	hb := newHeartbeat(opts, st, lv, reg, worker.Notify)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe,
@@ -113,6 +122,12 @@ func serve(ctx context.Context, opts *options) error {
 	pages := &statusPages{lv: lv, log: st.Incidents(), now: opts.now, logger: logger}
 	mux := newMux(hook, admin, rl, reg, health)
 	pages.Register(mux, readAuth(lv.Auth, webConfigured(opts)))
+	// The poller's backoff runs on the real clock: tests that move
+	// opts.clock count the worker's and the pruner's timers.
+	p := &poller{a: acts, clock: clock.Real(), logger: logger}
+	if cur.cfg.Chat.UpdatesMode() == config.UpdatesWebhook {
+		mux.Handle("POST /telegram/updates", acts.updatesHandler(func() string { return p.bot }))
+	}
 	srv := opts.webLimits.withDefaults().newServer(mux, reg)
 	digests := &digester{lv: lv, st: st, log: st.Incidents(), clk: opts.clock, logger: logger, queued: worker.Notify}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -122,6 +137,9 @@ func serve(ctx context.Context, opts *options) error {
 	wg.Go(func() { digests.run(workCtx) })
 	wg.Go(func() { par.run(workCtx) })
 	wg.Go(func() { hb.Run(workCtx) })
+	pollLease := ha.New(ha.Options{Leaser: shared, Name: "poller", TTL: opts.storage.leaseTTL,
+		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
+	startChat(workCtx, &wg, cur.cfg, p, pollLease, am, holder{st: st, hook: hook}, reg, opts)
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),

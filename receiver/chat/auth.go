@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/downtime-detector/downtime/receiver/config"
 )
 
 // User is who pressed a button or sent a command.
@@ -30,57 +31,13 @@ func (u User) Display() string {
 	return strconv.FormatInt(u.ID, 10)
 }
 
-// AllowedUsers is a route's allowed_users: numeric ids or usernames (with or
-// without "@", case-insensitive). Empty means anyone in the chat.
-type AllowedUsers struct {
-	ids   map[int64]bool
-	names map[string]bool
-}
+// AllowedUsers is a route's allowed_users (config.AllowedUsers: the
+// configuration validates the list where it is written).
+type AllowedUsers = config.AllowedUsers
 
-// ParseAllowedUsers validates the entries; errors name the entry's index
-// (field is the config path, e.g. `routes[0].allowed_users`).
+// ParseAllowedUsers validates the entries (see config.ParseAllowedUsers).
 func ParseAllowedUsers(field string, entries []string) (AllowedUsers, error) {
-	a := AllowedUsers{ids: map[int64]bool{}, names: map[string]bool{}}
-	for i, e := range entries {
-		e = strings.TrimSpace(e)
-		if id, err := strconv.ParseInt(e, 10, 64); err == nil {
-			if id <= 0 {
-				return AllowedUsers{}, fmt.Errorf("%s[%d]: user id %d must be positive (negative ids are chats)", field, i, id)
-			}
-			a.ids[id] = true
-			continue
-		}
-		n := strings.TrimPrefix(e, "@")
-		if !validUsername(n) {
-			return AllowedUsers{}, fmt.Errorf("%s[%d]: %q is neither a user id nor a username (5-32 of a-z, 0-9, _)", field, i, clip(e))
-		}
-		a.names[strings.ToLower(n)] = true
-	}
-	return a, nil
-}
-
-func validUsername(n string) bool {
-	if len(n) < 5 || len(n) > 32 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// Empty reports whether anyone in the chat may act.
-func (a AllowedUsers) Empty() bool { return len(a.ids) == 0 && len(a.names) == 0 }
-
-// Allows reports whether u is on the list (always true for an empty list).
-func (a AllowedUsers) Allows(u User) bool {
-	if a.Empty() {
-		return true
-	}
-	return a.ids[u.ID] || (u.Username != "" && a.names[strings.ToLower(u.Username)])
+	return config.ParseAllowedUsers(field, entries)
 }
 
 // Refusals of Authorize. Their texts are short enough for an
@@ -109,7 +66,7 @@ func Authorize(p Press, msgChatID int64, allowed AllowedUsers) error {
 	if p.ChatID != msgChatID {
 		return ErrOtherChat
 	}
-	if !allowed.Allows(p.User) {
+	if !allowed.Allows(p.User.ID, p.User.Username) {
 		return ErrNotAllowed
 	}
 	return nil

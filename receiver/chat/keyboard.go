@@ -1,15 +1,15 @@
 package chat
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
-	"text/template"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/downtime-detector/downtime/receiver/config"
 )
 
 // Button texts. The silence button texts contain "1h" and the morning hour
@@ -151,45 +151,16 @@ func SilenceFormURL(alertmanagerURL string, matchers []string) string {
 	return strings.TrimSuffix(alertmanagerURL, "/") + "/#/silences/new?filter=" + url.QueryEscape(filter)
 }
 
-// LinkTemplate is a URL template from the config, e.g. a Grafana dashboard:
-//
-//	https://grafana.example/d/downtime?var-target={{ .Labels.target | urlquery }}&from={{ .StartsAt.UnixMilli }}
-type LinkTemplate struct{ t *template.Template }
+// LinkTemplate is a URL template from the config (config.LinkTemplate),
+// e.g. a Grafana dashboard.
+type LinkTemplate = config.LinkTemplate
 
 // LinkData is what a LinkTemplate sees.
-type LinkData struct {
-	Labels   map[string]string
-	StartsAt time.Time
-}
+type LinkData = config.LinkData
 
-// ParseLinkTemplate parses s; name is used in errors (e.g. the config field).
+// ParseLinkTemplate parses s (see config.ParseLinkTemplate).
 func ParseLinkTemplate(name, s string) (*LinkTemplate, error) {
-	t, err := template.New(name).Option("missingkey=zero").Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", name, err)
-	}
-	lt := &LinkTemplate{t: t}
-	if _, err := lt.Execute(LinkData{Labels: map[string]string{"alertname": "HostDown", "target": "host.example"}, StartsAt: time.Unix(0, 0)}); err != nil {
-		return nil, fmt.Errorf("%q: %w", name, err)
-	}
-	return lt, nil
-}
-
-// Execute renders the link; an error when the result is not an absolute
-// http(s) URL.
-func (lt *LinkTemplate) Execute(d LinkData) (string, error) {
-	if lt == nil {
-		return "", nil
-	}
-	var b bytes.Buffer
-	if err := lt.t.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("link template %q: %w", lt.t.Name(), err)
-	}
-	s := strings.TrimSpace(b.String())
-	if p, err := url.Parse(s); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return "", fmt.Errorf("link template %q: result %q is not an http(s) URL", lt.t.Name(), clip(s))
-	}
-	return s, nil
+	return config.ParseLinkTemplate(name, s)
 }
 
 // TextView draws a keyboard as text, one line per row, for logs, the dry-run

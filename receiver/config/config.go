@@ -49,6 +49,9 @@
 //	templates: {firing | firing_file, reminder[_file], final_reminder[_file], resolved[_file], resolved_edit[_file],
 //	            heartbeat_lost[_file], heartbeat_back[_file]}
 //	heartbeat: {alertname: Watchdog, timeout: 5m}  # heartbeat.go
+//	alertmanager: {urls, timeout: 10s, reconcile_interval: 15s, http_config: {...}}  # prometheus/common HTTPClientConfig
+//	chat: {grafana_url, updates: poll|webhook|off, webhook_secret_token}
+//	routes[].allowed_users: ["@alice_ops", "123456789"]
 //
 // receiver/TEMPLATES.md documents every key. Template files are read here;
 // receiver/render parses them (call render.New when loading, so that
@@ -109,6 +112,9 @@ type Config struct {
 	Incidents  Incidents  `yaml:"incidents,omitempty"`
 	StatusPage StatusPage `yaml:"status_page,omitempty"`
 	Heartbeat  Heartbeat  `yaml:"heartbeat"` // heartbeat.go
+	// Alertmanager and Chat: acting from the chat (receiver/config/chat.go).
+	Alertmanager Alertmanager `yaml:"alertmanager,omitempty"`
+	Chat         Chat         `yaml:"chat,omitempty"`
 
 	loc       *time.Location
 	routesSet bool // the file has a "routes" key, even "routes: []" (CheckReload)
@@ -317,6 +323,7 @@ func (c *Config) readFiles(dir string) error {
 		}
 		c.Telegram.fileToken = commoncfg.Secret(s)
 	}
+	c.Alertmanager.HTTPConfig.SetDirectory(dir)
 	if err := c.WebhookAuth.readFiles(dir); err != nil {
 		return err
 	}

@@ -28,6 +28,12 @@ const noDocument = `no configuration in the file (it is empty, only comments, "-
 // TestInvalid checks every testdata/invalid-<rule>.yml against its exact error.
 func TestInvalid(t *testing.T) {
 	tests := []struct{ rule, want string }{
+		{"alertmanager-url", `line 7: alertmanager: "urls": alertmanager URL "http://am:xxxxx@127.0.0.1:9094": credentials in the URL are not allowed; use basic_auth in the http client config`},
+		{"alertmanager-http-config", `line 9: alertmanager: "http_config": unknown field "pasword"`},
+		{"chat-updates", `line 5: chat: "updates" must be "poll", "webhook" or "off", got "push"`},
+		{"chat-webhook-secret", `line 5: chat: "webhook_secret_token" is required with updates: webhook`},
+		{"chat-grafana-url", `line 5: chat: "grafana_url": template: grafana_url:1: unclosed action`},
+		{"route-allowed-users", `line 7: route "ops": "allowed_users"[1]: user id -5 must be positive (negative ids are chats)`},
 		{"authorization-credentials-and-file", `line 6: webhook_auth: authorization: "credentials" and "credentials_file" are mutually exclusive`},
 		{"authorization-no-credentials", `line 6: webhook_auth: authorization: "credentials" or "credentials_file" is required`},
 		{"authorization-type", `line 6: webhook_auth: authorization: invalid "type" "Basic" (use basic_auth for Basic)`},

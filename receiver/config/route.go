@@ -37,8 +37,12 @@ type RouteConfig struct {
 	Silent bool `yaml:"silent,omitempty"`
 	// Digest sends a daily or weekly summary of the route's incidents.
 	Digest *Digest `yaml:"digest,omitempty"`
+	// AllowedUsers may press the buttons of this route's messages (user
+	// ids or usernames); empty: anyone in the chat.
+	AllowedUsers []string `yaml:"allowed_users,omitempty"`
 
 	matchers labels.Matchers
+	allowed  AllowedUsers
 }
 
 // ReminderOverride is a route's partial reminders section.
@@ -96,6 +100,9 @@ func (r *RouteConfig) UnmarshalYAML(node *yaml.Node) error {
 		if err := checkAfter(o.afterNode, o.After, fmt.Sprintf("route %q: reminders", r.Name)); err != nil {
 			return err
 		}
+	}
+	if err := r.parseAllowedUsers(field(node, "allowed_users")); err != nil {
+		return err
 	}
 	return r.parseMatchers(field(node, "matchers"))
 }

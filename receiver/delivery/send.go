@@ -73,10 +73,20 @@ func (w *Worker) callCtx(ctx context.Context) (context.Context, context.CancelFu
 func (w *Worker) sendMessage(ctx context.Context, job store.Job, chat string, replyTo int) ([]store.Sent, error) {
 	ctx, cancel := w.callCtx(ctx)
 	defer cancel()
-	id, err := w.opts.Sender.Send(ctx, telegram.Message{ChatID: chat, ThreadID: job.ThreadID,
-		Text: job.Text, ReplyTo: replyTo, Silent: job.Silent})
+	m := telegram.Message{ChatID: chat, ThreadID: job.ThreadID, Text: job.Text, ReplyTo: replyTo, Silent: job.Silent}
+	kb := w.opts.Keyboard
+	if kb != nil && (job.Kind == store.KindFiring || job.Kind == store.KindReminder) {
+		var err error
+		if m.Markup, err = kb.Markup(job, chat); err != nil {
+			w.opts.Logger.Error("preparing the buttons; sending without", "job", job.ID, "err", err)
+		}
+	}
+	id, err := w.opts.Sender.Send(ctx, m)
 	if err != nil {
 		return nil, err
+	}
+	if m.Markup != nil {
+		kb.Sent(job, chat, id)
 	}
 	return []store.Sent{{ChatID: chat, MessageID: id, Text: job.Text}}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +22,15 @@ import (
 type Sender interface {
 	Send(ctx context.Context, m telegram.Message) (int, error)
 	Edit(ctx context.Context, chatID string, messageID int, text string) error
+}
+
+// Keyboard attaches the chat buttons to a message (receiver/chat).
+type Keyboard interface {
+	// Markup is the keyboard of a firing or reminder job about to be sent
+	// to chat (nil: none). An error is logged and the message goes without.
+	Markup(job store.Job, chat string) (*tgbotapi.InlineKeyboardMarkup, error)
+	// Sent tells the message id of a job sent with a keyboard.
+	Sent(job store.Job, chat string, messageID int)
 }
 
 // Options configure a Worker.
@@ -42,6 +52,9 @@ type Options struct {
 	// EditText renders the edited firing message from all the alerts it
 	// shows, at their latest state (nil: use the job's text).
 	EditText func(job store.Job, alerts []template.Alert) (string, error)
+	// Keyboard gives firing messages and reminders their inline keyboard
+	// (nil: none).
+	Keyboard Keyboard
 	// Scan is how many queued jobs one scheduling pass looks at (default 1000).
 	Scan int
 	// Poll makes the worker look at the queue at least this often even

@@ -72,6 +72,7 @@ type Store interface {
 	Path() string
 	Close() error
 	IncidentStore
+	Chat       // chat.go
 	Heartbeats // heartbeat.go
 }
 
@@ -170,6 +171,11 @@ type AlertState struct {
 	// Alert is the latest Alertmanager alert seen (JSON of template.Alert).
 	Alert   json.RawMessage `json:"alert,omitempty"`
 	Updated time.Time       `json:"updated"`
+	// AckedBy is who acknowledged the alert from the chat ("" when not
+	// acknowledged): no more reminders, the recovery is still reported.
+	AckedBy string `json:"ackedBy,omitempty"`
+	// ActionKey is the callback key of the firing message's buttons.
+	ActionKey string `json:"actionKey,omitempty"`
 }
 
 // DeadLetter is a job Telegram refused permanently.

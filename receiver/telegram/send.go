@@ -18,6 +18,8 @@ type Message struct {
 	// Preview enables link previews, which are off by default: an alert
 	// with a dashboard link should not grow a large card (extension).
 	Preview bool
+	// Markup is the inline keyboard (nil: none).
+	Markup *tgbotapi.InlineKeyboardMarkup
 }
 
 // Send sends m and returns the new message's id.
@@ -40,6 +42,9 @@ func (c *Client) Send(ctx context.Context, m Message) (int, error) {
 	}
 	if !m.Preview {
 		p["link_preview_options"] = `{"is_disabled":true}`
+	}
+	if m.Markup != nil {
+		p["reply_markup"] = markupJSON(m.Markup)
 	}
 	res, err := c.call(ctx, "sendMessage", p)
 	if err != nil {

@@ -26,7 +26,8 @@ type Decision struct {
 //   - firing, not yet notified: a firing message; reminders whose threshold
 //     already passed are counted as done (the firing message shows the duration);
 //   - firing, notified: reminder i when the downtime passed threshold i and i
-//     is above the last reminder queued (intermediate ones are skipped);
+//     is above the last reminder queued (intermediate ones are skipped),
+//     unless the alert was acknowledged from the chat (st.AckedBy);
 //   - resolved, not yet notified: a resolved reply, plus an edit of the firing
 //     message when one was queued;
 //   - anything else (a repeat, a stale firing after resolved): nothing.
@@ -44,7 +45,7 @@ func Decide(a template.Alert, st store.AlertState, rem config.Reminders, now tim
 		d.Kind, d.Edit, d.State.Resolved = store.KindResolved, st.Firing, true
 	case !st.Firing:
 		d.Kind, d.State.Firing, d.State.Reminder = store.KindFiring, true, passed
-	case passed > st.Reminder:
+	case passed > st.Reminder && st.AckedBy == "":
 		d.Kind, d.Reminder, d.Final = store.KindReminder, passed, rem.IsFinal(passed)
 		d.State.Reminder = passed
 	}

@@ -45,6 +45,8 @@ func TestDecide(t *testing.T) {
 		{"resolved after firing", "resolved", firing, time.Hour, store.KindResolved, 0, false, true, store.AlertState{Firing: true, Resolved: true}},
 		{"resolved never seen firing", "resolved", store.AlertState{}, time.Hour, store.KindResolved, 0, false, false, store.AlertState{Resolved: true}},
 		{"resolved twice", "resolved", store.AlertState{Firing: true, Resolved: true}, time.Hour, "", 0, false, false, store.AlertState{Firing: true, Resolved: true}},
+		{"acknowledged: no reminder", "firing", store.AlertState{Firing: true, AckedBy: "@bob"}, 2 * time.Hour, "", 0, false, false, store.AlertState{Firing: true, AckedBy: "@bob"}},
+		{"acknowledged: recovery still reported", "resolved", store.AlertState{Firing: true, AckedBy: "@bob"}, time.Hour, store.KindResolved, 0, false, true, store.AlertState{Firing: true, Resolved: true, AckedBy: "@bob"}},
 		{"stale firing after resolved", "firing", store.AlertState{Firing: true, Resolved: true}, time.Hour, "", 0, false, false, store.AlertState{Firing: true, Resolved: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

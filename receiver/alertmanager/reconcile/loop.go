@@ -45,7 +45,13 @@ type Loop struct {
 	Filter   []string // optional matchers for GET /api/v2/alerts
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Load and Save, when set, keep the state across restarts: Load is
+	// called before the first round, Save after every round (errors are
+	// logged; the round's decisions stand).
+	Load func() (State, error)
+	Save func(State) error
 
+	loaded  bool
 	state   State
 	metrics *metrics
 }
@@ -81,6 +87,21 @@ var ErrNoAlertmanager = errors.New("no alertmanager answered; alerts left as the
 // Once does one round and returns its decisions.
 func (l *Loop) Once(ctx context.Context) ([]Decision, error) {
 	l.metrics.runs.Inc()
+	if !l.loaded && l.Load != nil {
+		if st, err := l.Load(); err != nil {
+			l.Logger.Warn("reading the saved reconcile state; starting afresh", "err", err)
+		} else if st != nil {
+			l.state = st
+		}
+	}
+	l.loaded = true
+	if l.Save != nil {
+		defer func() {
+			if err := l.Save(l.state); err != nil {
+				l.Logger.Warn("saving the reconcile state", "err", err)
+			}
+		}()
+	}
 	held, err := l.Holder.Firing(ctx)
 	if err != nil {
 		l.metrics.failed.Inc()

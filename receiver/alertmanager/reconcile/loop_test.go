@@ -97,6 +97,30 @@ func TestLoopOnce(t *testing.T) {
 	}
 }
 
+// A restart between "seen suppressed" and "gone" keeps the verdict: the
+// state is saved after a round and loaded by the next loop.
+func TestLoopStateAcrossRestart(t *testing.T) {
+	var saved State
+	save := func(st State) error { saved = st; return nil }
+	load := func() (State, error) { return saved, nil }
+	src := &fixedSource{peer(up, amAlert("suppressed", t0, now.Add(time.Hour), "s"))}
+	h := &fakeHolder{firing: []Held{held}}
+	l := NewLoop(src, h, nil, nil)
+	l.Now, l.Save, l.Load = func() time.Time { return now }, save, load
+	if ds, err := l.Once(context.Background()); err != nil || ds[0].Verdict != Firing {
+		t.Fatalf("round 1: %v %v, want firing", ds, err)
+	}
+	if !saved[held.Fingerprint].Suppressed {
+		t.Fatalf("saved state %+v, want the alert seen suppressed", saved)
+	}
+	*src = fixedSource{peer(up)}
+	l2 := NewLoop(src, h, nil, nil) // the receiver restarted
+	l2.Now, l2.Save, l2.Load = func() time.Time { return now.Add(time.Minute) }, save, load
+	if ds, err := l2.Once(context.Background()); err != nil || ds[0].Verdict != Resolved || ds[0].Reason != ReasonSuppressed {
+		t.Fatalf("after restart: %+v %v, want resolved (suppressed) at once, not LostGrace later", ds, err)
+	}
+}
+
 // TestRealSilencedAndInhibitedRecovery: Debian's Alertmanager, an alert the
 // receiver holds as firing is silenced (another one inhibited), then
 // Prometheus resolves both; Alertmanager sends no resolved webhook for them,

@@ -33,6 +33,10 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	markup, e := normMarkup(p["reply_markup"])
+	if e != nil {
+		return nil, e
+	}
 	if _, exists := s.content[msgKey{chat, replyTo}]; replyTo != 0 && !exists && !allowNoReply {
 		return nil, badRequest("message to be replied not found")
 	}
@@ -42,11 +46,11 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	}
 	s.nextID[chat]++
 	id := s.nextID[chat]
-	s.content[msgKey{chat, id}] = content{plain: t.plain, entities: t.entities}
+	s.content[msgKey{chat, id}] = content{plain: t.plain, entities: t.entities, markup: markup}
 	s.sent = append(s.sent, Sent{
 		ChatID: chat, ThreadID: thread, MessageID: id, ReplyTo: replyTo, Text: t.raw,
 		Silent: boolParam(p["disable_notification"]), ParseMode: t.parseMode, Plain: t.plain,
-		NoPreview: noPreview(p), At: now,
+		NoPreview: noPreview(p), Markup: markup, At: now,
 	})
 	s.notify()
 	m := messageResult(chat, id, thread, t, now)
@@ -132,20 +136,27 @@ func (s *Server) editMessageText(p map[string]string) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	markup, e := normMarkup(p["reply_markup"])
+	if e != nil {
+		return nil, e
+	}
 	key := msgKey{chat, int(id)}
 	old, exists := s.content[key]
 	if !exists {
 		return nil, badRequest("message to edit not found")
 	}
-	if old.plain == t.plain && equalEntities(old.entities, t.entities) {
+	if p["reply_markup"] == "" {
+		markup = "" // editMessageText without reply_markup removes the keyboard
+	}
+	if old.plain == t.plain && equalEntities(old.entities, t.entities) && old.markup == markup {
 		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 	}
 	now := time.Now()
 	if e := s.flood(chat, now); e != nil {
 		return nil, e
 	}
-	s.content[key] = content{plain: t.plain, entities: t.entities}
-	s.edits = append(s.edits, Edited{ChatID: chat, MessageID: int(id), Text: t.raw, ParseMode: t.parseMode, Plain: t.plain, At: now})
+	s.content[key] = content{plain: t.plain, entities: t.entities, markup: markup}
+	s.edits = append(s.edits, Edited{ChatID: chat, MessageID: int(id), Markup: markup, Text: t.raw, ParseMode: t.parseMode, Plain: t.plain, At: now})
 	s.notify()
 	return messageResult(chat, int(id), 0, t, now), nil
 }

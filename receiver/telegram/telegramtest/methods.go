@@ -62,7 +62,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("can't parse request JSON object"))
 		return
 	}
-	result, apiErr := handler(params)
+	var result any
+	var apiErr *apiError
+	if method == "getupdates" {
+		// A long poll ends when its client hangs up or the fake closes.
+		result, apiErr = s.getUpdates(r.Context(), params)
+	} else {
+		result, apiErr = handler(params)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -116,7 +123,13 @@ func (s *Server) handler(method string) func(map[string]string) (any, *apiError)
 	case "editmessagetext":
 		return s.editMessageText
 	case "getupdates":
-		return s.getUpdates
+		return func(map[string]string) (any, *apiError) { return nil, nil } // ServeHTTP calls getUpdates with the request's context
+	case "answercallbackquery":
+		return s.answerCallbackQuery
+	case "editmessagereplymarkup":
+		return s.editMessageReplyMarkup
+	case "setmycommands":
+		return s.setMyCommands
 	}
 	return nil
 }

@@ -22,10 +22,19 @@
 //     topic and the General topic's explicit id 1 are 400 "Bad Request:
 //     message thread not found"; in a group or channel without topics the
 //     thread id is ignored, in a private chat without topics it is "not found".
+//   - Acting from the chat: reply_markup (inline keyboards, validated) on
+//     sendMessage and editMessageText (an edit without it removes the
+//     keyboard, as in Telegram), editMessageReplyMarkup; getUpdates with
+//     offset, long-poll timeout and allowed_updates, a newer getUpdates
+//     terminating a waiting one with 409 "Conflict: terminated by other
+//     getUpdates request"; answerCallbackQuery for a query id that exists,
+//     once (else 400 "query is too old ... or query ID is invalid");
+//     setMyCommands.
 //
-// Controls: SetDown (502 HTML page), SetUnreachable (connections dropped),
+// Controls: AddCallback, AddCommand (updates from users), SetDown (502 HTML page), SetUnreachable (connections dropped),
 // SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
-// observations: Messages, Edits, WaitMessages, WaitEdits, Calls,
+// observations: Messages, Edits, WaitMessages, WaitEdits, Calls, Answers,
+// WaitAnswers, Commands, Conflicts, Markup, PendingUpdates,
 // TooManyRequests. Message ids count from 1 in each chat.
 package telegramtest
 
@@ -55,6 +64,7 @@ type Sent struct {
 	ParseMode string
 	Plain     string // text after entity parsing, as a user sees it
 	NoPreview bool   // link previews disabled
+	Markup    string // reply_markup as normalised JSON ("" for none)
 	At        time.Time
 }
 
@@ -62,6 +72,7 @@ type Sent struct {
 type Edited struct {
 	ChatID    string
 	MessageID int
+	Markup    string // reply_markup as normalised JSON ("" for none)
 	Text      string
 	ParseMode string
 	Plain     string
@@ -94,6 +105,16 @@ type Server struct {
 	nextID      map[string]int
 	updates     []json.RawMessage
 	updateID    int
+	// Acting from the chat (callbacks.go).
+	queryID     int
+	queries     map[string]bool // callback query id -> answered
+	answers     []Answer
+	commands    []string
+	pollGen     int // the newest getUpdates; an older one still waiting gets 409
+	conflicts   int
+	markupEdits int
+	closing     chan struct{} // closed by Close: long polls return
+	closeOnce   sync.Once
 }
 
 type failure struct{ n, code, retryAfter int }
@@ -111,6 +132,7 @@ type msgKey struct {
 type content struct {
 	plain    string
 	entities []Entity
+	markup   string // reply_markup as normalised JSON ("" for none)
 }
 
 // NewServer starts a fake on 127.0.0.1 that is closed when the test ends.
@@ -139,6 +161,7 @@ func newServer(token string) *Server {
 	return &Server{
 		Token:    token,
 		changed:  make(chan struct{}),
+		closing:  make(chan struct{}),
 		migrated: map[string]string{},
 		forums:   map[string]map[int]bool{},
 		limits:   limiter{limits: DefaultLimits()},
@@ -148,8 +171,12 @@ func newServer(token string) *Server {
 	}
 }
 
-// Close stops the server and closes its connections.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server and closes its connections; long polls return
+// at once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
 
 // SetDown makes every request answer 502 Bad Gateway with an HTML page, as
 // Telegram's front end does while the Bot API is unavailable.

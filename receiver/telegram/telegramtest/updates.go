@@ -1,6 +1,7 @@
 package telegramtest
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -41,6 +42,7 @@ func (s *Server) AddRawUpdate(raw json.RawMessage) {
 	obj["update_id"] = json.RawMessage(strconv.Itoa(s.updateID))
 	raw, _ = json.Marshal(obj)
 	s.updates = append(s.updates, raw)
+	s.notify() // wake a long poll
 }
 
 func updateObject(u Update) map[string]any {
@@ -78,31 +80,112 @@ func updateObject(u Update) map[string]any {
 	return map[string]any{kind: msg}
 }
 
-// getUpdates returns pending updates; offset confirms earlier ones.
-func (s *Server) getUpdates(p map[string]string) (any, *apiError) {
+// getUpdates returns pending updates; offset confirms earlier ones. With
+// a timeout it waits (long polling) until an update arrives. As in the Bot
+// API, a newer getUpdates terminates one still waiting with 409 "Conflict:
+// terminated by other getUpdates request" (two receivers polling one bot).
+// allowed_updates filters the kinds returned.
+func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, *apiError) {
 	offset, ok1 := intParam(p["offset"])
 	limit, ok2 := intParam(p["limit"])
-	if !ok1 || !ok2 {
-		return nil, badRequest("invalid offset or limit")
+	timeout, ok3 := intParam(p["timeout"])
+	if !ok1 || !ok2 || !ok3 {
+		return nil, badRequest("invalid offset, limit or timeout")
+	}
+	var allowed []string
+	if raw := p["allowed_updates"]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &allowed); err != nil {
+			return nil, badRequest("can't parse allowed_updates JSON array")
+		}
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if offset > 0 {
-		kept := s.updates[:0]
-		for _, raw := range s.updates {
-			var id struct {
-				UpdateID int64 `json:"update_id"`
+	s.pollGen++
+	gen := s.pollGen
+	if gen > 1 {
+		s.notify() // wake an older poll: it is terminated
+	}
+	s.mu.Unlock()
+	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
+	for {
+		s.mu.Lock()
+		if s.pollGen != gen {
+			s.conflicts++
+			s.mu.Unlock()
+			return nil, &apiError{code: 409, desc: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+		}
+		s.confirm(offset)
+		out := s.pending(allowed, int(limit))
+		changed := s.changed
+		s.mu.Unlock()
+		wait := time.Until(deadline)
+		if len(out) > 0 || wait <= 0 {
+			return out, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &apiError{code: 499, desc: "client closed the request"}
+		case <-s.closing:
+			t.Stop()
+			return []json.RawMessage{}, nil
+		}
+		t.Stop()
+	}
+}
+
+// confirm drops updates below offset; s.mu is held.
+func (s *Server) confirm(offset int64) {
+	if offset <= 0 {
+		return
+	}
+	kept := s.updates[:0]
+	for _, raw := range s.updates {
+		var id struct {
+			UpdateID int64 `json:"update_id"`
+		}
+		_ = json.Unmarshal(raw, &id)
+		if id.UpdateID >= offset {
+			kept = append(kept, raw)
+		}
+	}
+	s.updates = kept
+}
+
+// pending returns up to limit updates of the allowed kinds (all when
+// allowed is empty); s.mu is held.
+func (s *Server) pending(allowed []string, limit int) []json.RawMessage {
+	out := []json.RawMessage{}
+	for _, raw := range s.updates {
+		if len(out) == limit {
+			break
+		}
+		if len(allowed) > 0 {
+			var obj map[string]json.RawMessage
+			_ = json.Unmarshal(raw, &obj)
+			ok := false
+			for _, k := range allowed {
+				if _, has := obj[k]; has {
+					ok = true
+				}
 			}
-			_ = json.Unmarshal(raw, &id)
-			if id.UpdateID >= offset {
-				kept = append(kept, raw)
+			if !ok {
+				continue
 			}
 		}
-		s.updates = kept
+		out = append(out, raw)
 	}
-	out := append([]json.RawMessage{}, s.updates[:min(int(limit), len(s.updates))]...)
-	return out, nil
+	return out
+}
+
+// PendingUpdates is how many updates are not yet confirmed by an offset.
+func (s *Server) PendingUpdates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.updates)
 }
