@@ -21,12 +21,15 @@ func watchdogBody(start time.Time) string {
 }
 
 // stepMinutes moves the fake clock n minutes, one at a time, waiting
-// after each until the watcher (whose sleep is at most a minute) and the
-// pruner sleep on the clock again.
+// after each until every loop that slept on the clock (the heartbeat
+// watcher, whose sleep is at most a minute, the pruner, the digest
+// scheduler, ...) sleeps on it again: as many timers as before the step.
+// A fixed count would let the next step run before the watcher looked.
 func stepMinutes(fc *clocktest.Fake, n int) {
 	for range n {
+		timers := fc.Timers()
 		fc.Advance(time.Minute)
-		fc.WaitTimers(2)
+		fc.WaitTimers(timers)
 	}
 }
 
@@ -44,7 +47,7 @@ func TestHeartbeatLostAcrossRestartThenBack(t *testing.T) {
 		opts := newOptions(t, cfg, dir, tg.URL)
 		opts.clock = fc
 		r := startReceiver(t, opts)
-		fc.WaitTimers(2)
+		fc.WaitTimers(3) // the pruner, the digest scheduler and the heartbeat watcher
 		return r
 	}
 	r := start()
