@@ -81,9 +81,12 @@ func (a *actions) Markup(job store.Job, chatID string) (*tgbotapi.InlineKeyboard
 		return nil, nil
 	}
 	numeric, err := strconv.ParseInt(chatID, 10, 64)
-	if err != nil {
+	if err != nil && chatID != dryRunChat {
 		return nil, nil // @channel: presses report the numeric id, which the record could not match
 	}
+	// The --dry-run placeholder chat shows the buttons too (chat id 0 in
+	// the record): nothing can press them, but the output shows what a
+	// real chat would get.
 	ref := job.Alerts[0]
 	st, _, err := a.st.FiringMessage(ref)
 	if err != nil {

@@ -122,6 +122,11 @@ func TestDryRunWithoutCredentials(t *testing.T) {
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("output: got\n%s\nwant it to contain %q", out.String(), want)
 	}
+	// The placeholder chat shows the buttons a real chat would get (what
+	// `make demo` prints): ack is local, so it is there without Alertmanager.
+	if !strings.Contains(out.String(), "[✅ Ack]") {
+		t.Errorf("output: got\n%s\nwant the keyboard drawn as text", out.String())
+	}
 	// test-message --dry-run prints too.
 	got, code := runMain(t, nil, "test-message", "--dry-run", "--storage.path="+t.TempDir())
 	if code != 0 || !strings.Contains(got, "test message 1 sent to chat "+dryRunChat) {
