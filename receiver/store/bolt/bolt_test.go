@@ -32,39 +32,13 @@ func storetestJob(kind store.Kind, text string, keys ...string) store.Job {
 
 func TestReopenKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, _ := store.Enqueue(s, []store.Job{storetestJob(store.KindFiring, "a", "k1"), storetestJob(store.KindResolved, "b", "k2")}, t0)
-	if err := s.DeadLetter(q[1], "forbidden", errors.New("403"), t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetMigration("-1", "-1001"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openDir(t, dir)
-	if p, err := s.Pending(0); err != nil || len(p) != 1 || p[0].Text != "a" {
-		t.Errorf("pending after reopen: got %+v, %v, want job a", p, err)
-	}
-	if q, _ := store.Enqueue(s, []store.Job{storetestJob(store.KindFiring, "a", "k1")}, t0); len(q) != 0 {
-		t.Errorf("key k1 forgotten after reopen: got %d jobs queued, want 0", len(q))
-	}
-	dl, err := s.DeadLetters()
-	if err != nil || len(dl) != 1 || dl[0].Reason != "forbidden" {
-		t.Errorf("dead letters: got %+v %v, want one forbidden", dl, err)
-	}
-	if c, _ := s.ChatFor("-1"); c != "-1001" {
-		t.Errorf("ChatFor(-1): got %q, want -1001", c)
-	}
-	// Next job id continues after the old ones.
-	q2, _ := store.Enqueue(s, []store.Job{storetestJob(store.KindFiring, "c", "k9")}, t0)
-	if q2[0].ID <= q[1].ID {
-		t.Errorf("job id after reopen: got %d, want > %d", q2[0].ID, q[1].ID)
-	}
+	storetest.Reopen(t, func(t *testing.T) store.Store {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
 
 func TestOpenLocked(t *testing.T) {
