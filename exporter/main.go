@@ -18,6 +18,7 @@ import (
 
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/shard"
 	"github.com/downtime-detector/downtime/internal/reload"
 )
 
@@ -58,13 +59,18 @@ func parseFlags(args []string) (options, error) {
 	app.Flag("ping.resolve-interval", "How often to re-resolve host names (also sooner when a target stops answering).").Default("5m").DurationVar(&o.resolveInterval)
 	app.Flag("ping.max-rate", "Ceiling on the total probe rate, echo requests per second over all targets; a configuration above it is refused.").Default("100000").Float64Var(&o.limits.MaxRate)
 	app.Flag("ping.engine", "Probing engine: shared (one socket per IP family for all targets) or pro-bing (one pinger per target).").Default(prober.EngineShared).EnumVar(&o.engine, prober.EngineShared, prober.EngineProBing)
+	shardFlag := app.Flag("targets.shard", "Probe only this exporter's share i/N of the targets (0 <= i < N): N exporters with the same configuration each take one share, by consistent hashing on the target (a host and those behind it stay together).").Default("0/1").String()
 	app.Arg("target", "Hosts (names or IP addresses) to ping, in addition to those in --config.file.").StringsVar(&o.args)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	app.Version(version.Print(program))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	var err error
+	if _, err = app.Parse(args); err != nil {
 		return o, err
+	}
+	if o.shard, err = shard.Parse(*shardFlag); err != nil {
+		return o, fmt.Errorf("--targets.shard: %w", err)
 	}
 	o.logger = promslog.New(logCfg)
 	o.mode = prober.Privileged
