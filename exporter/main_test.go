@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
 	"github.com/downtime-detector/downtime/exporter/shard"
@@ -70,6 +71,25 @@ func TestParseFlags(t *testing.T) {
 		_, err = parseFlags([]string{"--targets.shard=3/3"})
 		if want := `--targets.shard: shard "3/3": index 3 must be between 0 and 2`; err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("got error %v, want one starting %q", err, want)
+		}
+	})
+	t.Run("series", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want collector.Options
+		}{
+			{nil, collector.Options{}},
+			{[]string{"--metrics.rtt-histogram=native", "--metrics.omit-zero-errors"}, collector.Options{RTT: collector.RTTNative, OmitZeroErrors: true}},
+			{[]string{"--metrics.rtt-histogram=classic"}, collector.Options{RTT: collector.RTTClassic}},
+			{[]string{"--metrics.rtt-histogram=classic+native"}, collector.Options{}},
+		} {
+			o, err := parseFlags(append(tc.args, "127.0.0.1"))
+			if err != nil || o.series != tc.want {
+				t.Errorf("%v: got %+v, %v; want %+v", tc.args, o.series, err, tc.want)
+			}
+		}
+		if _, err := parseFlags([]string{"--metrics.rtt-histogram=sparse"}); err == nil {
+			t.Errorf("--metrics.rtt-histogram=sparse: got no error, want one")
 		}
 	})
 	t.Run("bad engine", func(t *testing.T) {

@@ -41,7 +41,8 @@ type options struct {
 	mode            prober.Mode
 	engine          string
 	resolveInterval time.Duration
-	shard           shard.Shard // --targets.shard; zero value: shard.All
+	shard           shard.Shard       // --targets.shard; zero value: shard.All
+	series          collector.Options // --metrics.*
 	logger          *slog.Logger
 	reload          <-chan struct{} // one value per SIGHUP
 
@@ -81,7 +82,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("start %s prober: %w", o.mode, err)
 	}
 	defer eng.Close()
-	e.col = collector.New(o.now)
+	e.col = collector.NewWithOptions(o.now, o.series)
 	e.targets = targets.New(targets.Options{
 		Engine: eng, Collector: e.col, Resolver: o.resolver, Logger: o.logger, Now: o.now,
 		ResolveInterval: o.resolveInterval, ResolveTick: o.resolveTick, Registerer: e.reg,

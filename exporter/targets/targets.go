@@ -117,7 +117,7 @@ func (m *Manager) Apply(cfg *config.Config) {
 		t := m.byKey[c.Host]
 		switch {
 		case t == nil || !maps.Equal(t.cfg.Labels, c.Labels):
-			nt := &target{cfg: c, obs: collector.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
+			nt := &target{cfg: c, obs: m.col.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
 			if t != nil {
 				m.eng.Remove(c.Host)
 				if t.cfg.IPFamily == c.IPFamily {
