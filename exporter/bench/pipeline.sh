@@ -46,7 +46,7 @@ TMP=$(mktemp -d /tmp/downtime-pipe.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2> /dev/null && wait "$p" 2> /dev/null
+    kill -TERM "$p" 2> /dev/null && { wait "$p" 2> /dev/null || true; }
   done
   ip netns del "$NETNS" 2> /dev/null || true
   rm -rf "$TMP"
@@ -104,7 +104,8 @@ exporter_window() {
   echo "pipeline: $label N=$n window ${window}s" >&2
   start_bg "$TMP/$label.log" "$EXPORTER" --web.listen-address="127.0.0.1:$PORT" --config.file="$cfg" "$@"
   local pid=$LAST_PID
-  wait_http "$url" 120 || { echo "pipeline: $label did not start" >&2; tail "$TMP/$label.log" >&2; return 1; }
+  # ready = the landing page answers (a whole /metrics of 100,000 hosts takes seconds)
+  wait_http "http://127.0.0.1:$PORT/" 120 || { echo "pipeline: $label did not start" >&2; tail "$TMP/$label.log" >&2; return 1; }
   sleep 10   # warm-up: every target sent at least once, first replies in
   local l0 t0 c0 t1 c1 s0a s0b s1a s1b
   s0a=$(now); scrape "$url" "$TMP/m0.txt" > /dev/null; s0b=$(now)
@@ -179,7 +180,7 @@ EOF
   echo "pipeline: prom $label" >&2
   start_bg "$dir/exporter.log" "$@"
   local epid=$LAST_PID
-  wait_http "http://127.0.0.1:$PORT/metrics" 180 || { echo "pipeline: exporter of $label did not start" >&2; return 1; }
+  wait_http "http://127.0.0.1:$PORT/" 180 || { echo "pipeline: exporter of $label did not start" >&2; return 1; }
   # shellcheck disable=SC2086
   start_bg "$dir/prometheus.log" "$PROMETHEUS" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT" $pflags
@@ -230,7 +231,7 @@ run_prom() {
   echo "# pipeline.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), kernel $(uname -r); load at start $(load)"
 } | tee "$MD"
-for w in $WHAT; do "run_$w"; done
+for w in $WHAT; do "run_$w" || echo "pipeline: $w failed" >&2; done
 
 # ---- tables --------------------------------------------------------------------------
 awk '
