@@ -2,9 +2,13 @@ package prober
 
 import (
 	"fmt"
+	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/downtime-detector/downtime/exporter/netns"
 )
 
 // TestAddAll: every valid item is probed, an invalid one is named in the
@@ -67,4 +71,45 @@ func BenchmarkAddMany(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestSendFailuresFillingABatch: every echo request is refused by an
+// nftables output rule (the kernel answers EPERM), and more requests than
+// one batch holds fall due at once. The scheduler must report each failure
+// and go on: flushing a full batch inside the step of its last target used
+// to lock that target twice and stop all probing for good.
+func TestSendFailuresFillingABatch(t *testing.T) {
+	netns.Require(t, "nft")
+	ns := newNS(t)
+	cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(`table inet refuse {
+	chain out { type filter hook output priority 0; icmp type echo-request drop; }
+}
+`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	e := newEngine(t, ns, Options{Engine: EngineShared, Mode: Privileged})
+	sh := e.(*shared)
+	const n = 3 * batchSize
+	recs := make([]*recorder, n)
+	items := make([]Item, n)
+	for i := range items {
+		recs[i] = &recorder{}
+		items[i] = Item{fmt.Sprint(i), Target{Addr: loopbackAddr(i), Interval: 100 * time.Millisecond}, recs[i]}
+	}
+	if err := sh.AddAll(items); err != nil {
+		t.Fatal(err)
+	}
+	sh.mu.Lock() // hold the scheduler back so that every target falls due in one pass
+	time.Sleep(300 * time.Millisecond)
+	sh.mu.Unlock()
+	waitFor(t, 20*time.Second, "two refused sends of every target", func() bool {
+		for _, r := range recs {
+			if r.counts().failed < 2 {
+				return false
+			}
+		}
+		return true
+	})
 }
