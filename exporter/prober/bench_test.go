@@ -30,9 +30,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// loopbackAddr returns the i-th of the bench's loopback targets 127.1.x.y.
+// loopbackAddr returns the i-th of the bench's loopback targets: 127.1.x.y,
+// then 127.2.x.y past 65,024.
 func loopbackAddr(i int) netip.Addr {
-	return netip.AddrFrom4([4]byte{127, 1, byte(i / 254), byte(i%254 + 1)})
+	return netip.AddrFrom4([4]byte{127, byte(1 + i/65024), byte(i / 254 % 256), byte(i%254 + 1)})
 }
 
 // BenchmarkProber measures the process CPU per probe (send, kernel echo on
@@ -129,10 +130,12 @@ func BenchmarkRTTUnderLoad(b *testing.B) {
 			host.EchoResponder(b, 20*time.Millisecond)
 			var sent, replied, lost, rtt atomic.Int64
 			load := countObserver{&sent, &replied, &lost, &rtt}
-			for i := range n {
-				if err := e.Add(fmt.Sprint("load", i), Target{Addr: loopbackAddr(i), Interval: time.Second, Timeout: time.Second}, load); err != nil {
-					b.Fatal(err)
-				}
+			items := make([]Item, n)
+			for i := range items {
+				items[i] = Item{fmt.Sprint("load", i), Target{Addr: loopbackAddr(i), Interval: time.Second, Timeout: time.Second}, load}
+			}
+			if err := e.(BatchAdder).AddAll(items); err != nil {
+				b.Fatal(err)
 			}
 			time.Sleep(2 * time.Second) // every load target sent once: the engine at its steady rate
 			r := &recorder{}
