@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/shard"
 	"github.com/downtime-detector/downtime/internal/reload"
 )
 
@@ -58,14 +60,22 @@ func parseFlags(args []string) (options, error) {
 	app.Flag("ping.resolve-interval", "How often to re-resolve host names (also sooner when a target stops answering).").Default("5m").DurationVar(&o.resolveInterval)
 	app.Flag("ping.max-rate", "Ceiling on the total probe rate, echo requests per second over all targets; a configuration above it is refused.").Default("100000").Float64Var(&o.limits.MaxRate)
 	app.Flag("ping.engine", "Probing engine: shared (one socket per IP family for all targets) or pro-bing (one pinger per target).").Default(prober.EngineShared).EnumVar(&o.engine, prober.EngineShared, prober.EngineProBing)
+	rttMode := app.Flag("metrics.rtt-histogram", "How ping_rtt_seconds is exposed: classic+native (classic buckets, plus native buckets in protobuf), classic (cheapest per probe), native (native buckets only, for a Prometheus that ingests native histograms; the text format then has _sum and _count only).").Default("classic+native").Enum("classic+native", "classic", "native")
+	app.Flag("metrics.omit-zero-errors", "Leave out ping_late_responses_total, ping_send_errors_total and ping_resolve_errors_total of a target while they are 0.").BoolVar(&o.series.OmitZeroErrors)
+	shardFlag := app.Flag("targets.shard", "Probe only this exporter's share i/N of the targets (0 <= i < N): N exporters with the same configuration each take one share, by consistent hashing on the target (a host and those behind it stay together).").Default("0/1").String()
 	app.Arg("target", "Hosts (names or IP addresses) to ping, in addition to those in --config.file.").StringsVar(&o.args)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	app.Version(version.Print(program))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	var err error
+	if _, err = app.Parse(args); err != nil {
 		return o, err
 	}
+	if o.shard, err = shard.Parse(*shardFlag); err != nil {
+		return o, fmt.Errorf("--targets.shard: %w", err)
+	}
+	o.series.RTT = collector.RTTModes[*rttMode]
 	o.logger = promslog.New(logCfg)
 	o.mode = prober.Privileged
 	if !privileged {

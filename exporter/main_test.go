@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/shard"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -56,6 +58,38 @@ func TestParseFlags(t *testing.T) {
 		}
 		if o.limits != (config.Limits{AllowEmpty: true, MaxRate: 500}) || o.webLimits.maxInFlight != 3 || o.webLimits.scrapeTimeout != 5*time.Second {
 			t.Errorf("limits: got %+v %+v, want allow-empty, max rate 500, 3 scrapes, 5s", o.limits, o.webLimits)
+		}
+	})
+	t.Run("shard", func(t *testing.T) {
+		o, err := parseFlags([]string{"--targets.shard=2/3", "127.0.0.1"})
+		if err != nil || o.shard != (shard.Shard{Index: 2, Count: 3}) {
+			t.Errorf("got %+v, %v; want shard 2/3", o.shard, err)
+		}
+		if o, _ := parseFlags([]string{"127.0.0.1"}); o.shard != shard.All {
+			t.Errorf("default: got %+v, want %+v", o.shard, shard.All)
+		}
+		_, err = parseFlags([]string{"--targets.shard=3/3"})
+		if want := `--targets.shard: shard "3/3": index 3 must be between 0 and 2`; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("got error %v, want one starting %q", err, want)
+		}
+	})
+	t.Run("series", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want collector.Options
+		}{
+			{nil, collector.Options{}},
+			{[]string{"--metrics.rtt-histogram=native", "--metrics.omit-zero-errors"}, collector.Options{RTT: collector.RTTNative, OmitZeroErrors: true}},
+			{[]string{"--metrics.rtt-histogram=classic"}, collector.Options{RTT: collector.RTTClassic}},
+			{[]string{"--metrics.rtt-histogram=classic+native"}, collector.Options{}},
+		} {
+			o, err := parseFlags(append(tc.args, "127.0.0.1"))
+			if err != nil || o.series != tc.want {
+				t.Errorf("%v: got %+v, %v; want %+v", tc.args, o.series, err, tc.want)
+			}
+		}
+		if _, err := parseFlags([]string{"--metrics.rtt-histogram=sparse"}); err == nil {
+			t.Errorf("--metrics.rtt-histogram=sparse: got no error, want one")
 		}
 	})
 	t.Run("bad engine", func(t *testing.T) {

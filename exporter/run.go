@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/downtime-detector/downtime/exporter/collector"
 	"github.com/downtime-detector/downtime/exporter/config"
 	"github.com/downtime-detector/downtime/exporter/prober"
+	"github.com/downtime-detector/downtime/exporter/shard"
 	"github.com/downtime-detector/downtime/exporter/targets"
 	"github.com/downtime-detector/downtime/internal/reload"
 )
@@ -39,6 +41,8 @@ type options struct {
 	mode            prober.Mode
 	engine          string
 	resolveInterval time.Duration
+	shard           shard.Shard       // --targets.shard; zero value: shard.All
+	series          collector.Options // --metrics.*
 	logger          *slog.Logger
 	reload          <-chan struct{} // one value per SIGHUP
 
@@ -68,7 +72,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if o.configCheck {
-		o.logger.Info("configuration is valid", "targets", len(cfg.Targets))
+		o.logger.Info("configuration is valid", "targets", len(cfg.Targets), "shard", o.shard.String())
 		return nil
 	}
 	e := &exporter{o: o, reg: prometheus.NewRegistry()}
@@ -78,7 +82,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("start %s prober: %w", o.mode, err)
 	}
 	defer eng.Close()
-	e.col = collector.New(o.now)
+	e.col = collector.NewWithOptions(o.now, o.series)
 	e.targets = targets.New(targets.Options{
 		Engine: eng, Collector: e.col, Resolver: o.resolver, Logger: o.logger, Now: o.now,
 		ResolveInterval: o.resolveInterval, ResolveTick: o.resolveTick, Registerer: e.reg,
@@ -88,7 +92,7 @@ func run(ctx context.Context, o options) error {
 	if len(cfg.Targets) == 0 {
 		o.logger.Warn("no targets: give some as arguments or in --config.file")
 	}
-	o.logger.Info("started", "targets", len(cfg.Targets), "mode", o.mode.String(), "engine", o.engine, "version", version.Info())
+	o.logger.Info("started", "targets", len(cfg.Targets), "shard", o.shard.String(), "mode", o.mode.String(), "engine", o.engine, "version", version.Info())
 
 	var wg sync.WaitGroup
 	rctx, stopResolver := context.WithCancel(ctx)
@@ -97,15 +101,22 @@ func run(ctx context.Context, o options) error {
 	return e.serve(ctx)
 }
 
-// loadConfig loads the file and arguments and applies the limits: a
-// configuration with no target (unless --config.allow-empty) or above
-// --ping.max-rate is refused at start and on reload alike.
+// loadConfig loads the file and arguments, keeps this exporter's shard
+// (--targets.shard) and applies the limits: a configuration with no target
+// (unless --config.allow-empty) or whose shard is above --ping.max-rate is
+// refused at start and on reload alike. A shard may be empty when the whole
+// configuration is not: a few targets split among many exporters.
 func (o options) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(o.configFile, o.defaults, o.args)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.Check(o.configFile, o.limits); err != nil {
+	limits := o.limits
+	if len(cfg.Targets) > 0 && o.shard.Count > 1 {
+		limits.AllowEmpty = true
+	}
+	cfg = o.shard.Filter(cfg)
+	if err := cfg.Check(o.configFile, limits); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -128,6 +139,9 @@ func (o options) withDefaults() options {
 	if o.engine == "" {
 		o.engine = prober.EngineShared
 	}
+	if o.shard == (shard.Shard{}) {
+		o.shard = shard.All
+	}
 	return o
 }
 
@@ -137,6 +151,12 @@ func (e *exporter) registerSelfMetrics() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(program),
 	)
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "downtime_exporter_shard_info",
+		Help: "This exporter's share of the configured targets (--targets.shard=shard/shards); 0/1 probes them all.",
+	}, []string{"shard", "shards"})
+	info.WithLabelValues(strconv.Itoa(e.o.shard.Index), strconv.Itoa(e.o.shard.Count)).Set(1)
+	e.reg.MustRegister(info)
 }
 
 // reload loads the configuration again and applies it (the load function of

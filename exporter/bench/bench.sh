@@ -14,6 +14,8 @@
 #                                both cores at ~2,000: O(N^2) in the kernel)
 #   PROBING_MAX=1000             largest N for --ping.engine=pro-bing
 #   OUT=DIR                      results directory (default /tmp/downtime-bench-DATE)
+#   PIPELINE=1                   then run pipeline.sh (100,000 hosts, 10 % dropped,
+#                                Prometheus ingesting 10,000 hosts); 0 = skip it
 # All traffic stays on loopback (127.1.x.y) inside the namespace "downtime-bench",
 # which this script creates and removes.
 
@@ -76,3 +78,7 @@ bash "$ROOT/exporter/bench/table.sh" "$RESULTS" | tee "$OUT/table.md"
   echo "smokeping_prober: $("$SMOKEPING" --version 2>&1 | head -1)"
   echo "results: $RESULTS"
 } | tee -a "$OUT/table.md"
+
+if [ "${PIPELINE:-1}" = 1 ]; then
+  OUT="$OUT" bash "$ROOT/exporter/bench/pipeline.sh"
+fi

@@ -55,28 +55,56 @@ type Target struct {
 	lastReply atomic.Int64 // unix nanoseconds; 0 = never
 	addr      atomic.Pointer[netip.Addr]
 	parent    atomic.Pointer[string] // ping_target_info's "parent"; read by SetTargets
-	// rtt feeds the protobuf exposition (classic and native buckets);
-	// classic and rttSum feed the fast text exposition (text.go), which
-	// then needs no allocation per scrape.
+	// rtt feeds the protobuf exposition (classic and native buckets; nil
+	// in RTTClassic mode, where classic and rttSum do); classic and rttSum
+	// feed the fast text exposition (text.go), which then needs no
+	// allocation per scrape.
+	mode    RTTMode
 	rtt     prometheus.Histogram
 	classic [len(rttBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last: above every bound
 	rttSum  atomic.Uint64                     // math.Float64bits of the sum of RTTs in seconds
 }
 
+// RTTMode chooses how ping_rtt_seconds is exposed (--metrics.rtt-histogram).
+type RTTMode int
+
+const (
+	// RTTClassicAndNative exposes classic buckets (text and protobuf) and
+	// native buckets (protobuf): any Prometheus can use it. The default.
+	RTTClassicAndNative RTTMode = iota
+	// RTTClassic exposes classic buckets only. The probe path then skips
+	// client_golang's histogram: the cheapest per probe.
+	RTTClassic
+	// RTTNative exposes native buckets only (protobuf); the text format
+	// gets _sum and _count alone. For a Prometheus that ingests native
+	// histograms: one series per target instead of twenty.
+	RTTNative
+)
+
+// RTTModes are the names of the modes, as --metrics.rtt-histogram takes them.
+var RTTModes = map[string]RTTMode{"classic+native": RTTClassicAndNative, "classic": RTTClassic, "native": RTTNative}
+
 // NewTarget returns the state of a target named name (the "target" label)
-// with its own labels, probed every interval.
+// with its own labels, probed every interval, with classic and native RTT
+// buckets. Collector.NewTarget follows the collector's options.
 func NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
-	t := &Target{
-		name:   name,
-		labels: copyLabels(labels),
-		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
+	return newTarget(name, labels, interval, RTTClassicAndNative)
+}
+
+func newTarget(name string, labels map[string]string, interval time.Duration, mode RTTMode) *Target {
+	t := &Target{name: name, labels: copyLabels(labels), mode: mode}
+	if mode != RTTClassic {
+		opts := prometheus.HistogramOpts{
 			Name:                            "ping_rtt_seconds",
 			Help:                            "Round-trip time of echo replies received within the timeout.",
-			Buckets:                         RTTBuckets,
 			NativeHistogramBucketFactor:     nativeBucketFactor,
 			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
 			NativeHistogramMinResetDuration: time.Hour,
-		}),
+		}
+		if mode == RTTClassicAndNative {
+			opts.Buckets = RTTBuckets
+		}
+		t.rtt = prometheus.NewHistogram(opts)
 	}
 	t.SetInterval(interval)
 	return t
@@ -150,7 +178,9 @@ func (t *Target) Replied(rtt time.Duration, at time.Time) {
 	t.responses.Add(1)
 	t.lastReply.Store(at.UnixNano())
 	secs := rtt.Seconds()
-	t.rtt.Observe(secs)
+	if t.rtt != nil {
+		t.rtt.Observe(secs)
+	}
 	t.classic[sort.SearchFloat64s(rttBounds[:], secs)].Add(1)
 	for {
 		old := t.rttSum.Load()
@@ -175,7 +205,8 @@ func (t *Target) ResolveFailed() { t.resolvErr.Add(1) }
 
 // Collector exposes the metrics of a set of targets.
 type Collector struct {
-	now func() time.Time
+	now  func() time.Time
+	opts Options
 
 	mu    sync.RWMutex
 	set   []entry
@@ -192,15 +223,68 @@ type entry struct {
 	info       [3]string // infoLabels in text, split where family and ip go
 }
 
-// New returns a Collector with no targets. now is the clock for ping_up;
-// nil means time.Now.
-func New(now func() time.Time) *Collector {
+// Options shape the series of a Collector (the --metrics.* flags); the
+// zero value is every series, classic and native RTT buckets.
+type Options struct {
+	// RTT is how ping_rtt_seconds is exposed, for targets made by
+	// Collector.NewTarget.
+	RTT RTTMode
+	// OmitZeroErrors leaves out ping_late_responses_total,
+	// ping_send_errors_total and ping_resolve_errors_total of a target
+	// while they are 0 (almost always): 3 series per target fewer.
+	OmitZeroErrors bool
+}
+
+// New returns a Collector with no targets and every series. now is the
+// clock for ping_up; nil means time.Now.
+func New(now func() time.Time) *Collector { return NewWithOptions(now, Options{}) }
+
+// NewWithOptions returns a Collector with no targets whose series follow o.
+func NewWithOptions(now func() time.Time, o Options) *Collector {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Collector{now: now}
+	c := &Collector{now: now, opts: o}
 	c.descs = newDescs(nil, false)
 	return c
+}
+
+// NewTarget returns a target whose RTT histogram follows c's options.
+func (c *Collector) NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
+	return newTarget(name, labels, interval, c.opts.RTT)
+}
+
+// omit reports whether family fam of t is left out: an error counter at 0
+// with OmitZeroErrors.
+func (c *Collector) omit(fam int, t *Target) bool {
+	if !c.opts.OmitZeroErrors {
+		return false
+	}
+	switch fam {
+	case famLate, famSendErrs, famResolveErrs:
+		return counterOf(t, fam) == 0
+	}
+	return false
+}
+
+// empty reports whether family fam has no series in set: then it is left
+// out entirely, header included.
+func (c *Collector) empty(fam int, set []entry) bool {
+	switch fam {
+	case famLastReply:
+		return !anyReply(set)
+	case famLate, famSendErrs, famResolveErrs:
+		if !c.opts.OmitZeroErrors {
+			return false
+		}
+		for i := range set {
+			if counterOf(set[i].t, fam) != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // SetTargets replaces the set of targets. Series of targets not in ts vanish
@@ -271,13 +355,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- &metric{d[famUp], e.labels, dto.MetricType_GAUGE, up}
 		ch <- &metric{d[famRequests], e.labels, dto.MetricType_COUNTER, float64(t.requests.Load())}
 		ch <- &metric{d[famResponses], e.labels, dto.MetricType_COUNTER, float64(t.responses.Load())}
-		ch <- &metric{d[famLate], e.labels, dto.MetricType_COUNTER, float64(t.late.Load())}
-		ch <- &metric{d[famSendErrs], e.labels, dto.MetricType_COUNTER, float64(t.sendErrs.Load())}
-		ch <- &metric{d[famResolveErrs], e.labels, dto.MetricType_COUNTER, float64(t.resolvErr.Load())}
+		for _, fam := range [...]int{famLate, famSendErrs, famResolveErrs} {
+			if !c.omit(fam, t) {
+				ch <- &metric{d[fam], e.labels, dto.MetricType_COUNTER, float64(counterOf(t, fam))}
+			}
+		}
 		if last := t.lastReply.Load(); last != 0 {
 			ch <- &metric{d[famLastReply], e.labels, dto.MetricType_GAUGE, float64(last) / 1e9}
 		}
-		ch <- &histogram{d[famRTT], e.labels, t.rtt}
+		ch <- &histogram{d[famRTT], e.labels, t}
 		ch <- &metric{d[famInfo], infoLabels(e.infoLabels, t.Addr()), dto.MetricType_GAUGE, 1}
 	}
 }
@@ -389,15 +475,39 @@ func (m *metric) Write(out *dto.Metric) error {
 type histogram struct {
 	desc   *prometheus.Desc
 	labels []*dto.LabelPair
-	h      prometheus.Histogram
+	t      *Target
 }
 
 func (m *histogram) Desc() *prometheus.Desc { return m.desc }
 
 func (m *histogram) Write(out *dto.Metric) error {
-	if err := m.h.Write(out); err != nil {
+	if err := m.t.writeRTT(out); err != nil {
 		return err
 	}
 	out.Label = m.labels
+	return nil
+}
+
+// writeRTT writes the RTT histogram into out: client_golang's (native
+// buckets, and classic ones in RTTClassicAndNative), or in RTTClassic the
+// classic buckets from the target's own counters, as the text path does.
+func (t *Target) writeRTT(out *dto.Metric) error {
+	if t.rtt != nil {
+		return t.rtt.Write(out)
+	}
+	b := make([]dto.Bucket, len(rttBounds))
+	bp := make([]*dto.Bucket, len(rttBounds))
+	var cum uint64
+	for i := range rttBounds {
+		cum += t.classic[i].Load()
+		b[i] = dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(rttBounds[i])}
+		bp[i] = &b[i]
+	}
+	cum += t.classic[len(rttBounds)].Load()
+	out.Histogram = &dto.Histogram{
+		SampleCount: proto.Uint64(cum),
+		SampleSum:   proto.Float64(math.Float64frombits(t.rttSum.Load())),
+		Bucket:      bp,
+	}
 	return nil
 }

@@ -40,6 +40,9 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 		v := vals[i*numFamilies : (i+1)*numFamilies]
 		ctr, gauge := ctrs[i*5:(i+1)*5], gauges[i*3:(i+1)*3]
 		counter := func(fam int, x uint64, k int) {
+			if c.omit(fam, t) {
+				return
+			}
 			v[fam] = float64(x)
 			ctr[k].Value = &v[fam]
 			m[fam].Label, m[fam].Counter = e.labels, &ctr[k]
@@ -65,15 +68,14 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 			gaugeOf(famLastReply, float64(last)/1e9, 1, e.labels)
 		}
 		gaugeOf(famInfo, 1, 2, infoLabels(e.infoLabels, t.Addr()))
-		if err := t.rtt.Write(&m[famRTT]); err != nil {
+		if err := t.writeRTT(&m[famRTT]); err != nil {
 			return nil, err
 		}
 		m[famRTT].Label = e.labels
 		mfs[famRTT].Metric = append(mfs[famRTT].Metric, &m[famRTT])
 	}
-	if len(mfs[famLastReply].Metric) == 0 {
-		mfs = slices.Delete(mfs, famLastReply, famLastReply+1)
-	}
+	// No last reply yet, or error counters left out (Options.OmitZeroErrors).
+	mfs = slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return len(mf.Metric) == 0 })
 	return mfs, nil
 }
 

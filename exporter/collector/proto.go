@@ -47,7 +47,7 @@ func (c *Collector) WriteProto(w io.Writer) error {
 	pw := &protoWriter{w: w}
 	var h dto.Metric
 	for fam := range numFamilies {
-		if fam == famLastReply && !anyReply(set) {
+		if c.empty(fam, set) {
 			continue
 		}
 		f := families[fam]
@@ -59,6 +59,9 @@ func (c *Collector) WriteProto(w io.Writer) error {
 		pw.fam = protowire.AppendTag(pw.fam, pbFamilyType, protowire.VarintType)
 		pw.fam = protowire.AppendVarint(pw.fam, uint64(f.typ))
 		for i := range set {
+			if c.omit(fam, set[i].t) {
+				continue
+			}
 			if err := pw.series(fam, &set[i], now, &h); err != nil {
 				return err
 			}
@@ -109,7 +112,7 @@ func (pw *protoWriter) series(fam int, e *entry, now time.Time, h *dto.Metric) e
 		m = appendValue(m, pbMetricGauge, 1)
 	case famRTT:
 		h.Reset()
-		if err := t.rtt.Write(h); err != nil {
+		if err := t.writeRTT(h); err != nil {
 			return err
 		}
 		m = appendLabels(m, e.labels)

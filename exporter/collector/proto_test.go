@@ -17,9 +17,15 @@ import (
 // and without replies, without an address, with labels sorting around the
 // info labels.
 func TestWriteProto(t *testing.T) {
+	for _, tc := range optionCases {
+		t.Run(tc.name, func(t *testing.T) { testWriteProto(t, tc.o) })
+	}
+}
+
+func testWriteProto(t *testing.T, o Options) {
 	now := time.Unix(1_800_000_000, 0)
-	c := New(func() time.Time { return now })
-	a := NewTarget("127.0.0.1", map[string]string{"zone": "b", "apex": "a\"\n\\", "g": "é"}, time.Second)
+	c := NewWithOptions(func() time.Time { return now }, o)
+	a := c.NewTarget("127.0.0.1", map[string]string{"zone": "b", "apex": "a\"\n\\", "g": "é"}, time.Second)
 	a.SetAddr(netip.MustParseAddr("127.0.0.1"))
 	for i := range 20 {
 		a.Sent(now)
@@ -28,7 +34,7 @@ func TestWriteProto(t *testing.T) {
 	a.Late(3 * time.Second)
 	a.SendFailed(nil)
 	a.ResolveFailed()
-	b := NewTarget("db.example.internal", map[string]string{"zone": "c"}, time.Second)
+	b := c.NewTarget("db.example.internal", map[string]string{"zone": "c"}, time.Second)
 	b.Sent(now)
 	c.SetTargets([]*Target{a, b})
 	check := func(name string) {

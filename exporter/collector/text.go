@@ -49,12 +49,14 @@ func (c *Collector) WriteText(w io.Writer) error {
 	now := c.now()
 	for fam := range numFamilies {
 		f := families[fam]
-		if fam == famLastReply && !anyReply(set) {
+		if c.empty(fam, set) {
 			continue
 		}
 		tw.header(f.name, f.help, f.typ)
 		for i := range set {
-			tw.series(fam, &set[i], now)
+			if !c.omit(fam, set[i].t) {
+				tw.series(fam, &set[i], now)
+			}
 		}
 	}
 	return tw.flush()
@@ -132,10 +134,15 @@ func (tw *textWriter) series(fam int, e *entry, now time.Time) {
 
 // histogram writes the classic buckets, sum and count of e's RTTs. The
 // count is the +Inf bucket of the same reads, so the two always agree.
+// In RTTNative mode only sum and count: the text format has no native
+// buckets.
 func (tw *textWriter) histogram(name string, e *entry) {
 	var cum uint64
 	for i := range e.t.classic {
 		cum += e.t.classic[i].Load()
+		if e.t.mode == RTTNative {
+			continue
+		}
 		le := "+Inf"
 		if i < len(leText) {
 			le = leText[i]

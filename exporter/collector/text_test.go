@@ -19,44 +19,62 @@ import (
 // TestWriteTextMatchesCollect parses WriteText's output and compares every
 // series with what Collect gives through a pedantic registry.
 func TestWriteTextMatchesCollect(t *testing.T) {
-	for _, n := range []int{0, 1, 4} {
-		t.Run(fmt.Sprint(n, " targets"), func(t *testing.T) {
-			c := fixture(n)
-			reg := prometheus.NewPedanticRegistry()
-			reg.MustRegister(c)
-			want, err := reg.Gather()
-			if err != nil {
-				t.Fatal(err)
+	for _, tc := range optionCases {
+		for _, n := range []int{0, 1, 4} {
+			t.Run(fmt.Sprint(tc.name, "/", n, " targets"), func(t *testing.T) {
+				testWriteTextMatchesCollect(t, fixtureWith(n, tc.o))
+			})
+		}
+	}
+}
+
+// optionCases are the series options, named like their flags.
+var optionCases = []struct {
+	name string
+	o    Options
+}{
+	{"default", Options{}},
+	{"classic", Options{RTT: RTTClassic}},
+	{"native", Options{RTT: RTTNative}},
+	{"native,omit-zero-errors", Options{RTT: RTTNative, OmitZeroErrors: true}},
+	{"classic,omit-zero-errors", Options{RTT: RTTClassic, OmitZeroErrors: true}},
+}
+
+func testWriteTextMatchesCollect(t *testing.T, c *Collector) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	want, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	got, err := parser.TextToMetricFamilies(&buf)
+	if err != nil {
+		t.Fatalf("parse WriteText output: %v\n%s", err, buf.String())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d families, want %d", len(got), len(want))
+	}
+	for _, wf := range want {
+		gf := got[wf.GetName()]
+		if gf == nil || gf.GetType() != wf.GetType() || gf.GetHelp() != wf.GetHelp() {
+			t.Errorf("family %s: got %v, want type %v help %q", wf.GetName(), gf, wf.GetType(), wf.GetHelp())
+			continue
+		}
+		gm, wm := byLabels(gf), byLabels(wf)
+		if len(gm) != len(wm) {
+			t.Errorf("%s: got %d series, want %d", wf.GetName(), len(gm), len(wm))
+		}
+		for k, w := range wm {
+			if g := gm[k]; g == nil || !sameValue(g, w) {
+				t.Errorf("%s{%s}: got %v, want %v", wf.GetName(), k, g, w)
 			}
-			var buf bytes.Buffer
-			if err := c.WriteText(&buf); err != nil {
-				t.Fatal(err)
-			}
-			parser := expfmt.NewTextParser(model.UTF8Validation)
-			got, err := parser.TextToMetricFamilies(&buf)
-			if err != nil {
-				t.Fatalf("parse WriteText output: %v\n%s", err, buf.String())
-			}
-			if len(got) != len(want) {
-				t.Fatalf("got %d families, want %d", len(got), len(want))
-			}
-			for _, wf := range want {
-				gf := got[wf.GetName()]
-				if gf == nil || gf.GetType() != wf.GetType() || gf.GetHelp() != wf.GetHelp() {
-					t.Errorf("family %s: got %v, want type %v help %q", wf.GetName(), gf, wf.GetType(), wf.GetHelp())
-					continue
-				}
-				gm, wm := byLabels(gf), byLabels(wf)
-				if len(gm) != len(wm) {
-					t.Errorf("%s: got %d series, want %d", wf.GetName(), len(gm), len(wm))
-				}
-				for k, w := range wm {
-					if g := gm[k]; g == nil || !sameValue(g, w) {
-						t.Errorf("%s{%s}: got %v, want %v", wf.GetName(), k, g, w)
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -74,16 +92,20 @@ func TestWriteTextLabelOrder(t *testing.T) {
 }
 
 // fixture returns a collector of n targets in various states.
-func fixture(n int) *Collector {
+func fixture(n int) *Collector { return fixtureWith(n, Options{}) }
+
+// fixtureWith is fixture with options o: target 0 has a resolve error, the
+// others late replies and send errors.
+func fixtureWith(n int, o Options) *Collector {
 	clk := &clock{t: t0.Add(3 * time.Second)}
-	c := New(clk.now)
+	c := NewWithOptions(clk.now, o)
 	var ts []*Target
 	for i := range n {
 		labels := map[string]string{fmt.Sprint("l", i%2): `a "quoted" \ value`}
 		if i == 2 {
 			labels["aa"], labels["host_group"] = "first", "between family and ip"
 		}
-		tg := NewTarget(fmt.Sprintf("host-%d.example.internal", i), labels, time.Second)
+		tg := c.NewTarget(fmt.Sprintf("host-%d.example.internal", i), labels, time.Second)
 		if i == 2 {
 			tg.SetParent("host-0.example.internal")
 		}

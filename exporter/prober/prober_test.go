@@ -126,7 +126,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // newEngine creates an engine inside ns (so its sockets live there).
-func newEngine(t *testing.T, ns *netns.NS, opts Options) Engine {
+func newEngine(t testing.TB, ns *netns.NS, opts Options) Engine {
 	t.Helper()
 	var e Engine
 	err := ns.Do(func() error {
@@ -146,7 +146,7 @@ func newEngine(t *testing.T, ns *netns.NS, opts Options) Engine {
 }
 
 // newNS creates a namespace where unprivileged ICMP sockets are allowed.
-func newNS(t *testing.T) *netns.NS {
+func newNS(t testing.TB) *netns.NS {
 	t.Helper()
 	netns.Require(t)
 	ns := netns.New(t)
@@ -228,7 +228,7 @@ func TestSharedAddressAndRemove(t *testing.T) {
 
 // hostNS returns a namespace with an engine (prober side) and a second one
 // (the host) connected by a veth link; it returns the host's address.
-func hostNS(t *testing.T, opts Options) (Engine, *netns.NS, netip.Addr) {
+func hostNS(t testing.TB, opts Options) (Engine, *netns.NS, netip.Addr) {
 	t.Helper()
 	prober := newNS(t)
 	host := netns.New(t)

@@ -87,8 +87,13 @@ func (e *shared) schedule() {
 		now := e.since(e.now())
 		for len(e.heap) > 0 && e.heap[0].due <= now {
 			t := e.heap[0]
-			e.step(t, now, senders)
+			e.step(t, now, senders) // queues at most one request of t
 			e.heap.fix(t)
+			for _, s := range senders {
+				if s != nil && s.batch.full() {
+					e.flush(s)
+				}
+			}
 		}
 		for _, s := range senders {
 			if s != nil {
@@ -183,9 +188,11 @@ func (e *shared) queue(t *target, now int64, senders [2]*sender) {
 	}
 	s.out[s.batch.n] = outgoing{t, seq}
 	s.batch.add(t.pkt, t.t.Addr, t.t.Source)
-	if s.batch.full() {
-		e.flush(s)
-	}
+	// A full batch is flushed by schedule after step, not here: flush
+	// reports a failed send under the target's lock, which step holds, and
+	// the target that fills the batch may be the one whose send fails (an
+	// nftables output rule dropping its requests: EPERM). Flushing here
+	// deadlocked the scheduler for good (issue 14's mixed run).
 }
 
 // begin takes t's next sequence number and records its probe as pending,

@@ -154,18 +154,41 @@ func (e *shared) since(t time.Time) int64 { return int64(t.Sub(e.start)) }
 
 // Add starts probing t; see Engine.
 func (e *shared) Add(key string, tg Target, obs Observer) error {
-	tg, err := tg.normalize(tokenLen)
+	tg, err := checkAdd(key, tg, obs)
 	if err != nil {
-		return fmt.Errorf("target %q: %w", key, err)
-	}
-	if obs == nil {
-		return fmt.Errorf("target %q: nil observer", key)
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return errors.New("prober is closed")
 	}
+	e.addLocked(key, tg, obs)
+	e.poke()
+	return nil
+}
+
+func checkAdd(key string, tg Target, obs Observer) (Target, error) {
+	tg, err := tg.normalize(tokenLen)
+	if err != nil {
+		return tg, fmt.Errorf("target %q: %w", key, err)
+	}
+	if obs == nil {
+		return tg, fmt.Errorf("target %q: nil observer", key)
+	}
+	return tg, nil
+}
+
+// poke wakes the scheduler to look at the heap again.
+func (e *shared) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// addLocked adds a checked target; e.mu is held.
+func (e *shared) addLocked(key string, tg Target, obs Observer) {
 	if old := e.byKey[key]; old != nil {
 		e.removeLocked(old)
 	}
@@ -196,11 +219,6 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	// tick for the new rate is known; heap.fix, as due moved.
 	t.due = t.nextSend - e.early()
 	e.heap.fix(t)
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-	return nil
 }
 
 // newRing sizes a target's ring of recent probes: it must hold every probe

@@ -36,6 +36,7 @@ type Manager struct {
 
 	mu    sync.Mutex
 	byKey map[string]*target // by config.Target.Host, the engine key
+	batch *[]prober.Item     // during Apply: targets to add at its end
 }
 
 // target is one configured target: its settings, its metrics and, for
@@ -113,11 +114,14 @@ func (m *Manager) Apply(cfg *config.Config) {
 	defer m.mu.Unlock()
 	next := make(map[string]*target, len(cfg.Targets))
 	list := make([]*collector.Target, 0, len(cfg.Targets))
+	var batch []prober.Item
+	m.batch = &batch
+	defer func() { m.batch = nil; m.addAll(batch) }()
 	for _, c := range cfg.Targets {
 		t := m.byKey[c.Host]
 		switch {
 		case t == nil || !maps.Equal(t.cfg.Labels, c.Labels):
-			nt := &target{cfg: c, obs: collector.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
+			nt := &target{cfg: c, obs: m.col.NewTarget(c.Host, c.Labels, time.Duration(c.Interval))}
 			if t != nil {
 				m.eng.Remove(c.Host)
 				if t.cfg.IPFamily == c.IPFamily {
@@ -177,17 +181,39 @@ func (m *Manager) start(t *target) {
 	m.probe(t)
 }
 
-// probe (re)starts the engine on t.addr with the same observer.
+// probe (re)starts the engine on t.addr with the same observer; during
+// Apply, at the end of it (see addAll).
 func (m *Manager) probe(t *target) {
 	t.since = m.now()
-	err := m.eng.Add(t.cfg.Host, prober.Target{
+	it := prober.Item{Key: t.cfg.Host, Obs: t.obs, Target: prober.Target{
 		Addr:        t.addr,
 		Source:      t.cfg.SourceAddr,
 		Interval:    time.Duration(t.cfg.Interval),
 		Timeout:     time.Duration(t.cfg.Timeout),
 		PayloadSize: t.cfg.Size,
-	}, t.obs)
-	if err != nil {
+	}}
+	if m.batch != nil {
+		*m.batch = append(*m.batch, it)
+		return
+	}
+	if err := m.eng.Add(it.Key, it.Target, it.Obs); err != nil {
 		m.log.Error("cannot probe target", "target", t.cfg.Host, "addr", t.addr, "err", err)
+	}
+}
+
+// addAll starts the targets Apply collected, in one call when the engine
+// can (prober.BatchAdder): adding 100,000 targets one Add at a time, each
+// waiting for the lock behind the probing already under way, took minutes.
+func (m *Manager) addAll(items []prober.Item) {
+	if b, ok := m.eng.(prober.BatchAdder); ok {
+		if err := b.AddAll(items); err != nil {
+			m.log.Error("cannot probe targets", "err", err)
+		}
+		return
+	}
+	for _, it := range items {
+		if err := m.eng.Add(it.Key, it.Target, it.Obs); err != nil {
+			m.log.Error("cannot probe target", "target", it.Key, "addr", it.Target.Addr, "err", err)
+		}
 	}
 }
