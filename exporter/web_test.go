@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/downtime-detector/downtime/exporter/internal/fakes"
+	"github.com/downtime-detector/downtime/internal/webtest"
 )
 
 // TestLimitScrapes: beyond maxInFlight concurrent scrapes the answer is
@@ -56,23 +56,7 @@ func TestLimitScrapes(t *testing.T) {
 }
 
 // dial opens a raw connection to the test app.
-func dial(t *testing.T, a *testApp) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(a.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// closedByServer reports whether the server closed c within wait.
-func closedByServer(c net.Conn, wait time.Duration) bool {
-	_ = c.SetReadDeadline(time.Now().Add(wait))
-	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	return !(errors.As(err, &ne) && ne.Timeout())
-}
+func dial(t *testing.T, a *testApp) net.Conn { return webtest.Dial(t, a.url) }
 
 // TestSlowAndIdleClients: connections that send half a request header or
 // sit idle after a request do not keep /-/ready and /metrics from
@@ -109,7 +93,7 @@ func TestSlowAndIdleClients(t *testing.T) {
 	for name, conns := range map[string][]net.Conn{"half a header": slow, "idle keep-alive": idle} {
 		open := 0
 		for _, c := range conns {
-			if !closedByServer(c, 10*time.Second) {
+			if !webtest.ClosedByServer(c, 10*time.Second) {
 				open++
 			}
 		}

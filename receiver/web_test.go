@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,26 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-detector/downtime/internal/webtest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
-func dialReceiver(t *testing.T, r *receiver) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// closedByServer reports whether the server closed c within wait.
-func closedByServer(c net.Conn, wait time.Duration) bool {
-	_ = c.SetReadDeadline(time.Now().Add(wait))
-	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	return !(errors.As(err, &ne) && ne.Timeout())
-}
+func dialReceiver(t *testing.T, r *receiver) net.Conn { return webtest.Dial(t, r.url) }
 
 // slowWebhook starts a webhook request whose body never finishes.
 func slowWebhook(t *testing.T, r *receiver) net.Conn {
@@ -93,7 +77,7 @@ func TestSlowAndIdleClients(t *testing.T) {
 	for name, cs := range conns {
 		open := 0
 		for _, c := range cs {
-			if !closedByServer(c, 10*time.Second) {
+			if !webtest.ClosedByServer(c, 10*time.Second) {
 				open++
 			}
 		}
