@@ -15,6 +15,7 @@ import (
 
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/chat"
+	"github.com/downtime-detector/downtime/receiver/incident"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
@@ -199,6 +200,9 @@ func (a *actions) press(ctx context.Context, api chatAPI, q *telegram.CallbackQu
 	if err != nil {
 		a.logger.Error("recording the acknowledgement on the alert", "err", err)
 	}
+	if err := a.noteIncident(ctx, rec); err != nil {
+		a.logger.Warn("recording the press on the incident log", "err", err)
+	}
 	if st.Resolved {
 		return // the resolved edit has replaced the message and its buttons
 	}
@@ -223,6 +227,28 @@ func (a *actions) press(ctx context.Context, api chatAPI, q *telegram.CallbackQu
 			a.logger.Warn("changing the buttons of a reminder", "message", q.MessageID, "err", err)
 		}
 	}
+}
+
+// noteIncident records who silenced or acknowledged the alert on its open
+// incident (status page, incident API and CLI). Empty fields change
+// nothing, so an Unsilence or Unack leaves the history as it was: someone
+// did silence it during this incident.
+func (a *actions) noteIncident(ctx context.Context, rec chat.ActionRecord) error {
+	if rec.SilencedBy == "" && rec.AckedBy == "" {
+		return nil
+	}
+	log := a.st.Incidents()
+	open, err := log.List(ctx, incident.Filter{State: incident.StateOpen, Route: rec.Route})
+	if err != nil {
+		return err
+	}
+	for _, inc := range open {
+		if inc.Key.Fingerprint == rec.Fingerprint {
+			_, err := log.Annotate(ctx, inc.ID, incident.Note{SilencedBy: rec.SilencedBy, AcknowledgedBy: rec.AckedBy})
+			return err
+		}
+	}
+	return nil
 }
 
 // syncAck copies the acknowledgement onto the alert's state, where

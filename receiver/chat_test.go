@@ -110,6 +110,10 @@ func TestAckStopsRemindersKeepsRecovery(t *testing.T) {
 	if got := metric(t, r.url, `downtime_receiver_chat_actions_total{action="ack",result="ok"}`); got != "1" {
 		t.Errorf("chat_actions_total{ack,ok}: got %q, want 1", got)
 	}
+	// The incident log remembers who acknowledged it (status page, API, CLI).
+	if got := get(t, r.url+"/api/v1/incidents"); !strings.Contains(got, `"acknowledged_by":"@alice_ops"`) {
+		t.Errorf("/api/v1/incidents: got %s, want the incident acknowledged by @alice_ops", got)
+	}
 }
 
 // Bad presses each get a clear answer, a log line and change nothing.
