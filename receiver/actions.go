@@ -15,8 +15,8 @@ import (
 
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/chat"
-	"github.com/downtime-detector/downtime/receiver/incident"
 	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/incident"
 	"github.com/downtime-detector/downtime/receiver/render"
 	"github.com/downtime-detector/downtime/receiver/store"
 	"github.com/downtime-detector/downtime/receiver/telegram"
