@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/alertmanager/template"
 
@@ -28,8 +29,10 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	now := h.opts.Now()
 	clampEndsAt(msg.Alerts, now, h.opts.Logger)
 	var queued []store.Job
+	var ps []planned
+	nPlanned := 0 // jobs planned, before the idempotency keys drop replays
 	err := h.opts.Store.Update(func(tx store.Tx) error {
-		ps := make([]planned, len(msg.Alerts))
+		ps = make([]planned, len(msg.Alerts))
 		for i, a := range msg.Alerts {
 			ref := refOf(dests[i], a)
 			st, _, err := tx.AlertState(ref)
@@ -56,6 +59,7 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 		if err != nil {
 			return err
 		}
+		nPlanned = len(jobs)
 		queued, err = tx.Enqueue(jobs, now)
 		return err
 	})
@@ -73,8 +77,41 @@ func (h *Handler) enqueue(pathRoute string, msg *Message) (int, error) {
 	if len(queued) > 0 {
 		h.opts.Logger.Debug("notification queued", "receiver", msg.Receiver, "alerts", len(msg.Alerts), "jobs", len(queued))
 		h.opts.Queued()
+	} else {
+		h.opts.Logger.Debug("notification queued nothing", "receiver", msg.Receiver, "group_key", msg.GroupKey,
+			"why", nothingQueued(ps, nPlanned))
 	}
 	return len(queued), nil
+}
+
+// nothingQueued says why a notification queued no message, for the debug
+// log: a replay (Alertmanager retrying, or both HA peers posting) whose
+// idempotency keys were all taken, else what each alert's decision was.
+func nothingQueued(ps []planned, nPlanned int) string {
+	if nPlanned > 0 {
+		return "replayed: every message it needs was queued before (idempotency keys seen)"
+	}
+	n := map[string]int{}
+	for _, p := range ps {
+		switch {
+		case p.dec.State.Resolved:
+			n["already resolved"]++
+		case p.dec.State.AckedBy != "":
+			n["acknowledged, no reminders"]++
+		default:
+			n["repeat, no reminder due yet"]++
+		}
+	}
+	var parts []string
+	for _, why := range []string{"repeat, no reminder due yet", "already resolved", "acknowledged, no reminders"} {
+		if n[why] > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", why, n[why]))
+		}
+	}
+	if len(parts) == 0 {
+		return "no alerts"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func refOf(d config.Route, a template.Alert) store.AlertRef {

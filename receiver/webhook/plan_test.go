@@ -132,3 +132,26 @@ func TestGroupPlans(t *testing.T) {
 		t.Errorf("reminder order: got %d, %d, want 1, 2", gs[2].Reminder, gs[3].Reminder)
 	}
 }
+
+func TestNothingQueued(t *testing.T) {
+	repeat := planned{dec: Decision{State: store.AlertState{Firing: true}}}
+	resolved := planned{dec: Decision{State: store.AlertState{Firing: true, Resolved: true}}}
+	acked := planned{dec: Decision{State: store.AlertState{Firing: true, AckedBy: "@alice"}}}
+	for _, tt := range []struct {
+		name     string
+		ps       []planned
+		nPlanned int
+		want     string
+	}{
+		{"replay", []planned{repeat}, 1, "replayed: every message it needs was queued before (idempotency keys seen)"},
+		{"repeats", []planned{repeat, repeat}, 0, "repeat, no reminder due yet: 2"},
+		{"mixed", []planned{resolved, repeat, acked}, 0, "repeat, no reminder due yet: 1; already resolved: 1; acknowledged, no reminders: 1"},
+		{"empty", nil, 0, "no alerts"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nothingQueued(tt.ps, tt.nPlanned); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
