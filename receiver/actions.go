@@ -52,6 +52,24 @@ type actions struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	rand    io.Reader // callback keys (nil: crypto/rand)
+	// pace takes a token from the delivery worker's flood limiter before an
+	// edit or an answer in a chat (nil: unpaced), so presses and commands
+	// count against the same Telegram limits as the queued messages.
+	// answerCallbackQuery is not a chat message and is not paced.
+	pace func(ctx context.Context, chat string) error
+}
+
+// paced waits for the flood limiter's token for chat; false when ctx ended
+// first (the call is then skipped and logged).
+func (a *actions) paced(ctx context.Context, chat string) bool {
+	if a.pace == nil {
+		return true
+	}
+	if err := a.pace(ctx, chat); err != nil {
+		a.logger.Warn("not answering in the chat: stopping", "chat_id", chat, "err", err)
+		return false
+	}
+	return true
 }
 
 func newActions(st chatStore, lv *live, am *alertmanager.Client, m *chat.Metrics, now func() time.Time, logger *slog.Logger) *actions {
@@ -216,6 +234,9 @@ func (a *actions) press(ctx context.Context, api chatAPI, q *telegram.CallbackQu
 		if note := chat.Note(rec, a.now(), a.cfg().Location()); note != "" {
 			text += "\n\n" + render.Escape(note)
 		}
+		if !a.paced(ctx, chatID) {
+			return
+		}
 		if err := api.EditMarkup(ctx, chatID, rec.MessageID, text, markup); err != nil {
 			a.logger.Warn("editing the message after a press", "message", rec.MessageID, "err", err)
 		}
@@ -223,6 +244,9 @@ func (a *actions) press(ctx context.Context, api chatAPI, q *telegram.CallbackQu
 	if q.MessageID != 0 && (q.MessageID != rec.MessageID || st.Text == "") {
 		// Pressed on a reminder, or before the firing message was recorded:
 		// change the buttons of the pressed message.
+		if !a.paced(ctx, chatID) {
+			return
+		}
 		if err := api.EditReplyMarkup(ctx, chatID, q.MessageID, markup); err != nil {
 			a.logger.Warn("changing the buttons of a reminder", "message", q.MessageID, "err", err)
 		}
@@ -301,6 +325,9 @@ func (a *actions) command(ctx context.Context, api chatAPI, m *telegram.Incoming
 	}
 	a.metrics.Actions.WithLabelValues(cmd.Name, result).Inc()
 	a.logger.Info("chat command", "command", cmd.Name, "result", result, "chat_id", m.ChatID, "user_id", m.From.ID)
+	if !a.paced(ctx, strconv.FormatInt(m.ChatID, 10)) {
+		return
+	}
 	_, err = api.Send(ctx, telegram.Message{ChatID: strconv.FormatInt(m.ChatID, 10), ThreadID: m.ThreadID,
 		Text: text, Markup: markup})
 	if err != nil {

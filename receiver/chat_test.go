@@ -192,6 +192,15 @@ func TestCommands(t *testing.T) {
 	if got := strings.Join(tg.Commands(), ","); got != "status,silences,help" {
 		t.Errorf("setMyCommands: got %q, want status,silences,help", got)
 	}
+	// Answers are paced with the queued messages: a burst of commands in a
+	// group gets its answers without one 429 from Telegram.
+	for range 4 {
+		tg.AddCommand(alice, chatID, 0, "/help")
+	}
+	tg.WaitMessages(t, 7, 20*time.Second)
+	if n := tg.TooManyRequests(); n != 0 {
+		t.Errorf("answers to a burst of commands: got %d answers 429, want 0 (paced)", n)
+	}
 }
 
 // An update is handled once, across a restart: the offset is stored.

@@ -108,6 +108,7 @@ func serve(ctx context.Context, opts *options) error {
 	shared := leaser(st)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared), Keyboard: acts})
+	acts.pace = worker.Pace
 	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
 	par := newParents(parentLister(opts.alerts, am), st, lv, worker.Notify, opts.clock, opts.now, logger, reg)

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -67,9 +68,10 @@ func (b *bucket) take() {
 	}
 }
 
-// limiter combines the per-chat, per-group and global buckets. Only the
-// worker goroutine uses it.
+// limiter combines the per-chat, per-group and global buckets. The worker
+// and the chat's answers (Worker.Pace) share it, so a mutex guards it.
 type limiter struct {
+	mu     sync.Mutex
 	limits Limits
 	global *bucket
 	chats  map[string]*bucket
@@ -102,6 +104,8 @@ func get(m map[string]*bucket, k string, r Rate) *bucket {
 // reserve takes a token from every bucket of chat and returns 0, or returns
 // how long to wait without taking anything.
 func (l *limiter) reserve(chat string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	bs := l.buckets(chat)
 	var wait time.Duration
 	for _, b := range bs {
@@ -116,10 +120,11 @@ func (l *limiter) reserve(chat string, now time.Time) time.Duration {
 	return 0
 }
 
-// pace waits until the flood limits allow one more call to chat and takes
-// its token; ctx cancelled first: its error. For the calls of a job beyond
-// the first (next reserves the first).
-func (w *Worker) pace(ctx context.Context, chat string) error {
+// Pace waits until the flood limits allow one more call to chat and takes
+// its token; ctx cancelled first: its error. The worker paces the calls of
+// a job beyond the first with it (next reserves the first); the chat's
+// answers to presses and commands share the same buckets through it.
+func (w *Worker) Pace(ctx context.Context, chat string) error {
 	for {
 		d := w.lim.reserve(chat, w.opts.Clock.Now())
 		if d <= 0 {

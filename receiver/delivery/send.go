@@ -167,7 +167,7 @@ func (w *Worker) edit(ctx context.Context, job store.Job) ([]store.Sent, error) 
 		text := w.editText(job, st)
 		if chat == reserved {
 			reserved = "" // the token next took is for this call
-		} else if err := w.pace(ctx, chat); err != nil {
+		} else if err := w.Pace(ctx, chat); err != nil {
 			return nil, err
 		}
 		cctx, cancel := w.callCtx(ctx)
