@@ -179,3 +179,41 @@ func TestBadConfigFailsStart(t *testing.T) {
 		t.Errorf("got %v, want an error naming the unknown field", err)
 	}
 }
+
+// TestDryRunPress is the press path `make demo` shows: in --dry-run with
+// chat.updates: webhook, a button press posted to /telegram/updates is
+// answered and the message edited, all printed; nothing reaches Telegram.
+func TestDryRunPress(t *testing.T) {
+	t.Parallel()
+	extra := "chat:\n  updates: webhook\n  webhook_secret_token: demo-Secret_1\n"
+	opts := newOptions(t, writeConfig(t, "-100", extra), t.TempDir(), "http://"+freeAddr(t))
+	opts.dryRun = true
+	r := startReceiver(t, opts)
+	mustPost(t, r.url+"/webhook", body("firing", hostAlert("firing", "web1", time.Now().Add(-time.Minute))))
+	waitOutput := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) && !strings.Contains(r.out.String(), want) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		out := r.out.String()
+		if !strings.Contains(out, want) {
+			t.Fatalf("dry-run output: got\n%s\nwant it to contain %q", out, want)
+		}
+		return out
+	}
+	out := waitOutput("callback_data ✅ Ack = ")
+	data := strings.Fields(out[strings.Index(out, "callback_data ✅ Ack = ")+len("callback_data ✅ Ack = "):])[0]
+	settle(t, r.url) // the message id is recorded
+	update := `{"update_id": 7, "callback_query": {"id": "q7", "data": "` + data + `",
+		"from": {"id": 42, "is_bot": false, "first_name": "D", "username": "demo_user"},
+		"message": {"message_id": 1, "date": 1, "chat": {"id": -100, "type": "group"}}}}`
+	if code, resp := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", "demo-Secret_1"); code != 200 {
+		t.Fatalf("press: got %d %s, want 200", code, resp)
+	}
+	waitOutput("--- dry-run answer to button press q7: Acknowledged")
+	out = waitOutput("acknowledged by @demo_user")
+	if !strings.Contains(out, "[↩️ Unack]") {
+		t.Errorf("dry-run output after the press: got\n%s\nwant the Unack button", out)
+	}
+}
