@@ -159,6 +159,10 @@ receiver_args() {
 		# Prints the messages instead; needs neither a token nor a chat.
 		out+=(--dry-run)
 		MODE="dry run: messages are printed below (set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID to send)"
+		# Button presses reach a dry-run receiver as Telegram's webhook
+		# would post them (schedule_press simulates one).
+		PRESS_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		printf '\nchat:\n  updates: webhook\n  webhook_secret_token: %s\n' "$PRESS_SECRET" >>"$tmp/deploy/receiver/receiver.yml"
 	else
 		MODE="sending to Telegram chat $TELEGRAM_CHAT_ID"
 	fi
@@ -179,6 +183,37 @@ schedule_outage() {
 	) &
 	pids+=($!)
 	names+=(outage)
+}
+
+# schedule_press: in a dry run with DEMO_OUTAGE, once the demo host's
+# firing message is printed, press its "🔕 1h" button as a user would: the
+# update goes to the receiver's /telegram/updates like Telegram's webhook,
+# the receiver creates a real silence in the demo's Alertmanager, answers
+# and edits the message, and the host's recovery is still reported (by the
+# reconciler: Alertmanager sends no resolved notification for a silenced
+# alert).
+schedule_press() {
+	((DEMO_OUTAGE > 0)) && [[ -n $demo_if && -n ${PRESS_SECRET:-} ]] || return 0
+	(
+		trap 'exit 0' TERM
+		local data="" deadline=$((SECONDS + 30 + DEMO_OUTAGE + 120))
+		while [[ -z $data ]] && ((SECONDS < deadline)); do
+			sleep 1
+			data=$(grep -A8 '198.18.254.2</b> is down' "$tmp/logs/receiver.log" 2>/dev/null |
+				sed -n 's/^    callback_data 🔕 1h = //p' | head -n 1) || true # not printed yet
+		done
+		[[ -n $data ]] || exit 0
+		sleep 3
+		echo "demo: $(date +%T) pressing [🔕 1h] on that message as @demo_user" >&2
+		curl -fsS -o /dev/null --max-time 10 -H "X-Telegram-Bot-Api-Secret-Token: $PRESS_SECRET" \
+			--data-binary @- "http://$RECEIVER_ADDR/telegram/updates" <<JSON || echo "demo: the press failed" >&2
+{"update_id": 1, "callback_query": {"id": "demo-press-1", "data": "$data",
+ "from": {"id": 1, "is_bot": false, "first_name": "Demo", "username": "demo_user"},
+ "message": {"message_id": 1, "date": 1, "chat": {"id": 0, "type": "group"}}}}
+JSON
+	) &
+	pids+=($!)
+	names+=(press)
 }
 
 main() {
@@ -214,6 +249,7 @@ main() {
 	wait_ready alertmanager "http://$ALERTMANAGER_ADDR/-/ready"
 	wait_ready prometheus "http://$PROMETHEUS_ADDR/-/ready"
 	schedule_outage
+	schedule_press
 	print_banner
 	# Show what the receiver logs and prints (dry-run messages) live.
 	tail -n +1 -F "$tmp/logs/receiver.log" 2>/dev/null &
