@@ -67,7 +67,10 @@ func TestNativeHistograms(t *testing.T) {
 	// p90 crosses 10 ms once a tenth of the 5 m window's replies are slow
 	// (a few seconds after a minute of fast ones), then scrape, evaluation,
 	// for, group_wait and the receiver.
-	bound := 20*time.Second + scrapeInterval + evalInterval + latencyFor + groupWait + sendBudget
+	// How soon the p90 crosses depends on how many fast replies the 5 m
+	// window holds; this is a wait, not a documented latency bound, so it
+	// is generous (28 s was missed once on a loaded CI machine).
+	bound := 60*time.Second + scrapeInterval + evalInterval + latencyFor + groupWait + sendBudget
 	m := p.waitSent(t, "HostHighLatency message naming "+p.host, bound, func(m telegramtest.Sent) bool {
 		return strings.Contains(m.Plain, p.host) && strings.Contains(m.Plain, "RTT p90")
 	})
