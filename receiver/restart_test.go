@@ -46,21 +46,7 @@ func freeAddr(t *testing.T) string {
 // no TELEGRAM_* variables in its environment.
 func startProcess(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = childEnv(nil, append(args, "--web.listen-address="+addr, "--log.level=debug")...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		checkNoSecret(t, "process output", out.String())
-	})
-	waitReady(t, "http://"+addr)
-	return cmd, "http://" + addr, out
+	return startProcessEnv(t, nil, args...)
 }
 
 // Queue while Telegram is down, kill -9 the receiver, restart it on the same

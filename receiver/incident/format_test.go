@@ -4,32 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/downtime-detector/downtime/internal/golden"
 	"testing"
 	"time"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, rewriting it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
-	}
-}
 
 func formatFixture() []Incident {
 	return []Incident{
@@ -62,7 +40,7 @@ func TestWriteGolden(t *testing.T) {
 			if err := Write(&buf, formatFixture(), f, at(0), berlin); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "incidents."+string(f), buf.Bytes())
+			golden.Compare(t, "incidents."+string(f), buf.Bytes())
 		})
 	}
 }

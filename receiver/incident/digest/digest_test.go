@@ -1,11 +1,8 @@
 package digest
 
 import (
-	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/downtime-detector/downtime/internal/golden"
 	"strings"
 	"testing"
 	"time"
@@ -13,25 +10,6 @@ import (
 	"github.com/downtime-detector/downtime/receiver/incident"
 	"github.com/downtime-detector/downtime/receiver/render"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
-	}
-}
 
 func TestBuildGolden(t *testing.T) {
 	berlin := mustLoad(t, "Europe/Berlin")
@@ -82,7 +60,7 @@ func TestBuildGolden(t *testing.T) {
 			if n := render.Length(got); n > render.MaxLength {
 				t.Errorf("length %d > %d", n, render.MaxLength)
 			}
-			golden(t, tc.name+".html", []byte(got+"\n"))
+			golden.Compare(t, tc.name+".html", []byte(got+"\n"))
 		})
 	}
 }
