@@ -245,18 +245,26 @@ func TestConflictLoggedOnce(t *testing.T) {
 	}
 }
 
+// startWithAlertmanager starts Debian's real Alertmanager and a receiver
+// that uses it, reconciling every second with no restart grace (the
+// Alertmanager is fresh) and no early "lost" verdicts.
+func startWithAlertmanager(t *testing.T) (*url.URL, *telegramtest.Server, *receiver) {
+	t.Helper()
+	amURL := amtest.Start(t)
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "alertmanager:\n  urls: [\"" + amURL.String() + "\"]\n  reconcile_interval: 1s\n"
+	opts := newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL)
+	opts.reconcile = &reconcile.Options{RestartGrace: time.Nanosecond, LostGrace: time.Hour}
+	return amURL, tg, startReceiver(t, opts)
+}
+
 // With Debian's real Alertmanager: a press creates exactly one silence with
 // the identifying matchers and the user as createdBy; the host recovers
 // while silenced (Alertmanager sends no resolved webhook) and the chat
 // still gets the recovery, from the reconciler.
 func TestSilenceAndRecoveryWithRealAlertmanager(t *testing.T) {
 	t.Parallel()
-	amURL := amtest.Start(t)
-	tg := telegramtest.NewServer(t, testToken)
-	extra := "alertmanager:\n  urls: [\"" + amURL.String() + "\"]\n  reconcile_interval: 1s\n"
-	opts := newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL)
-	opts.reconcile = &reconcile.Options{RestartGrace: time.Nanosecond, LostGrace: time.Hour}
-	r := startReceiver(t, opts)
+	amURL, tg, r := startWithAlertmanager(t)
 
 	labels := map[string]string{"alertname": "HostDown", "target": "db1.example.lan", "job": "ping", "severity": "page"}
 	start := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
@@ -444,12 +452,7 @@ func TestTelegramWebhookMode(t *testing.T) {
 // went down) and resolved meanwhile still gets its recovery.
 func TestInhibitedAlertRecovery(t *testing.T) {
 	t.Parallel()
-	amURL := amtest.Start(t)
-	tg := telegramtest.NewServer(t, testToken)
-	extra := "alertmanager:\n  urls: [\"" + amURL.String() + "\"]\n  reconcile_interval: 1s\n"
-	opts := newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL)
-	opts.reconcile = &reconcile.Options{RestartGrace: time.Nanosecond, LostGrace: time.Hour}
-	r := startReceiver(t, opts)
+	amURL, tg, r := startWithAlertmanager(t)
 	labels := map[string]string{"alertname": "HostDown", "target": "web1.example.lan", "job": "ping"}
 	start := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
 	amtest.PostAlert(t, amURL, labels, start, time.Time{})
