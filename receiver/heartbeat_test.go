@@ -124,3 +124,35 @@ func TestHeartbeatAmongOtherAlerts(t *testing.T) {
 		t.Errorf("got %d messages, first %q, want only the db1 message", len(tg.Messages()), msgs[0].Plain)
 	}
 }
+
+// A silence longer than the prune age (7 days): the pruner runs during it
+// and keeps the open warning's message id, so the "back" message still
+// replies to the warning.
+func TestHeartbeatBackRepliesAfterPrune(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	fc := clocktest.New(time.Date(2026, 11, 24, 14, 2, 0, 0, time.UTC))
+	opts := newOptions(t, writeConfig(t, "-100", "heartbeat:\n  timeout: 5m\n"), t.TempDir(), tg.URL)
+	opts.clock = fc
+	r := startReceiver(t, opts)
+	fc.WaitTimers(3) // the pruner, the digest scheduler and the heartbeat watcher
+	mustPost(t, r.url+"/webhook", watchdogBody(fc.Now()))
+	stepMinutes(fc, 6)
+	warning := tg.WaitMessages(t, 1, 10*time.Second)[0]
+	settle(t, r.url) // the warning's message id is recorded
+
+	// Eight days in one step: every loop wakes once, the pruner with a
+	// cutoff a day after the warning was sent.
+	timers := fc.Timers()
+	fc.Advance(8 * 24 * time.Hour)
+	fc.WaitTimers(timers)
+	if !strings.Contains(r.logs.String(), "pruned old keys and alert states") {
+		t.Fatalf("the pruner did not prune anything after 8 days; logs:\n%s", r.logs.String())
+	}
+	mustPost(t, r.url+"/webhook", watchdogBody(fc.Now()))
+	msgs := tg.WaitMessages(t, 2, 10*time.Second)
+	if back := msgs[1]; !strings.HasPrefix(back.Plain, "✅ monitoring is back after") || back.ReplyTo != warning.MessageID {
+		t.Errorf("back after 8 days: got %q replying to %d, want \"monitoring is back\" replying to the warning %d",
+			back.Plain, back.ReplyTo, warning.MessageID)
+	}
+}

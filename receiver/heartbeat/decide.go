@@ -8,7 +8,7 @@
 // a receiver that has never seen a heartbeat from a source says nothing
 // about it.
 //
-// The decisions are pure functions of (state, now, timeout): Decide and
+// The decisions are pure functions of (state, start, now, timeout): Decide and
 // Arrive. The Watcher's loop reads an injected clock.Clock, so tests move
 // a fake clock instead of sleeping.
 package heartbeat
@@ -37,16 +37,29 @@ type Decision struct {
 }
 
 // Decide is the warning logic for one source, a pure function of its
-// state, now and the timeout:
+// state, the time this receiver started watching, now and the timeout:
 //   - timeout 0 (disabled), never seen a heartbeat, or already warned for
 //     this silence: nothing (the next heartbeat replies "back");
-//   - no heartbeat for timeout or longer: warn;
+//   - no heartbeat for timeout or longer, counted from the later of the
+//     last heartbeat and started: warn;
 //   - otherwise: look again when the timeout will have passed.
-func Decide(h store.Heartbeat, now time.Time, timeout time.Duration) Decision {
+//
+// Counting from started is the restart rule: a receiver that was down
+// (crashed, upgraded, its host rebooted) cannot tell a silent Alertmanager
+// from heartbeats it missed while it was not listening, so after a start
+// it gives every source one full timeout to send a heartbeat before it
+// warns. A restart therefore never looks like a silence, and a silence
+// that began before the restart is reported at most one timeout late; the
+// warning still names the last heartbeat actually received.
+func Decide(h store.Heartbeat, started, now time.Time, timeout time.Duration) Decision {
 	if timeout <= 0 || h.Last.IsZero() || h.Warned {
 		return Decision{}
 	}
-	due := h.Last.Add(timeout)
+	from := h.Last
+	if started.After(from) {
+		from = started
+	}
+	due := from.Add(timeout)
 	if !now.Before(due) {
 		return Decision{Warn: true}
 	}

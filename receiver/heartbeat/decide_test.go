@@ -13,25 +13,38 @@ func TestDecide(t *testing.T) {
 	seen := store.Heartbeat{Source: "/am", Last: t0}
 	warned := seen
 	warned.Warned = true
+	const timeout = 5 * time.Minute
+	up := t0.Add(-24 * time.Hour) // a receiver running since long before
+	restart := t0.Add(time.Hour)  // a receiver restarted after an hour down
 	tests := []struct {
 		name    string
 		h       store.Heartbeat
+		started time.Time
 		now     time.Time
 		timeout time.Duration
 		want    Decision
 	}{
-		{"never seen a heartbeat", store.Heartbeat{Source: "/am"}, t0.Add(time.Hour), 5 * time.Minute, Decision{}},
-		{"fresh", seen, t0.Add(time.Minute), 5 * time.Minute, Decision{Next: t0.Add(5 * time.Minute)}},
-		{"just before the timeout", seen, t0.Add(5*time.Minute - time.Nanosecond), 5 * time.Minute, Decision{Next: t0.Add(5 * time.Minute)}},
-		{"at the timeout", seen, t0.Add(5 * time.Minute), 5 * time.Minute, Decision{Warn: true}},
-		{"long silent", seen, t0.Add(48 * time.Hour), 5 * time.Minute, Decision{Warn: true}},
-		{"already warned", warned, t0.Add(time.Hour), 5 * time.Minute, Decision{}},
-		{"disabled", seen, t0.Add(time.Hour), 0, Decision{}},
-		{"clock behind the last heartbeat", seen, t0.Add(-time.Minute), 5 * time.Minute, Decision{Next: t0.Add(5 * time.Minute)}},
+		{"never seen a heartbeat", store.Heartbeat{Source: "/am"}, up, t0.Add(time.Hour), timeout, Decision{}},
+		{"fresh", seen, up, t0.Add(time.Minute), timeout, Decision{Next: t0.Add(timeout)}},
+		{"just before the timeout", seen, up, t0.Add(timeout - time.Nanosecond), timeout, Decision{Next: t0.Add(timeout)}},
+		{"at the timeout", seen, up, t0.Add(timeout), timeout, Decision{Warn: true}},
+		{"long silent", seen, up, t0.Add(48 * time.Hour), timeout, Decision{Warn: true}},
+		{"already warned", warned, up, t0.Add(time.Hour), timeout, Decision{}},
+		{"already warned, restarted", warned, restart, restart.Add(time.Hour), timeout, Decision{}},
+		{"disabled", seen, up, t0.Add(time.Hour), 0, Decision{}},
+		{"clock behind the last heartbeat", seen, up, t0.Add(-time.Minute), timeout, Decision{Next: t0.Add(timeout)}},
+		{"started at the last heartbeat", seen, t0, t0.Add(timeout), timeout, Decision{Warn: true}},
+		{"restarted shortly after a heartbeat", seen, t0.Add(2 * time.Minute), t0.Add(timeout), timeout,
+			Decision{Next: t0.Add(2*time.Minute + timeout)}},
+		{"restarted after a long downtime", seen, restart, restart, timeout, Decision{Next: restart.Add(timeout)}},
+		{"restarted, just before one timeout", seen, restart, restart.Add(timeout - time.Nanosecond), timeout,
+			Decision{Next: restart.Add(timeout)}},
+		{"restarted, one timeout later", seen, restart, restart.Add(timeout), timeout, Decision{Warn: true}},
+		{"restarted, disabled", seen, restart, restart.Add(time.Hour), 0, Decision{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Decide(tt.h, tt.now, tt.timeout); got != tt.want {
+			if got := Decide(tt.h, tt.started, tt.now, tt.timeout); got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

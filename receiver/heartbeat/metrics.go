@@ -39,7 +39,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		missing := 0.0
-		if h.Warned || Decide(h, now, timeout).Warn {
+		if h.Warned || Decide(h, c.w.started, now, timeout).Warn {
 			missing = 1
 		}
 		ch <- prometheus.MustNewConstMetric(lastDesc, prometheus.GaugeValue,

@@ -56,9 +56,13 @@ type Options struct {
 type Watcher struct {
 	opts Options
 	wake chan struct{}
+	// started is when this receiver began listening for heartbeats:
+	// Decide counts no silence from before it (see the restart rule there).
+	started time.Time
 }
 
-// New returns a Watcher; call Run to start its loop.
+// New returns a Watcher; call Run to start its loop. The receiver's start
+// is New's time: create the Watcher when the receiver starts.
 func New(opts Options) *Watcher {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real()
@@ -69,7 +73,7 @@ func New(opts Options) *Watcher {
 	if opts.Queued == nil {
 		opts.Queued = func() {}
 	}
-	w := &Watcher{opts: opts, wake: make(chan struct{}, 1)}
+	w := &Watcher{opts: opts, wake: make(chan struct{}, 1), started: opts.Clock.Now()}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(&collector{w: w})
 	}
@@ -239,7 +243,7 @@ func (w *Watcher) check(now time.Time) (time.Time, error) {
 	var next time.Time
 	var errs []error
 	for _, h := range hs {
-		d := Decide(h, now, timeout)
+		d := Decide(h, w.started, now, timeout)
 		if d.Warn {
 			errs = append(errs, w.warn(h.Source, now, timeout))
 		}
@@ -260,7 +264,7 @@ func (w *Watcher) warn(src string, now time.Time, timeout time.Duration) error {
 	err := w.opts.Store.Update(func(tx store.Tx) error {
 		queued = nil
 		h, ok, err := tx.Heartbeat(src)
-		if err != nil || !ok || !Decide(h, now, timeout).Warn {
+		if err != nil || !ok || !Decide(h, w.started, now, timeout).Warn {
 			return err
 		}
 		ref := warningRef(h)

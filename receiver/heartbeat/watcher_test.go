@@ -241,3 +241,48 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s: not one series", name)
 	return 0
 }
+
+// TestRestartAfterDowntime: the receiver itself was down for longer than
+// the timeout. Its restart is not a silence: it waits one timeout from its
+// start for a heartbeat, says nothing when one comes, and warns one
+// timeout after its start, naming the last heartbeat, when none comes.
+func TestRestartAfterDowntime(t *testing.T) {
+	for _, beats := range []bool{true, false} {
+		t.Run(map[bool]string{true: "heartbeats resume", false: "still silent"}[beats], func(t *testing.T) {
+			e := newEnv(t)
+			e.beat("ops")
+			e.run()
+			e.advance(2 * time.Minute)
+			e.close() // the receiver dies 2m after the last heartbeat...
+			e.clk.Advance(time.Hour)
+			e.open() // ...and starts again an hour later
+			e.run()
+			e.advance(4 * time.Minute)
+			if jobs := e.pending(); len(jobs) != 0 {
+				t.Fatalf("4m after the restart: got %v, want nothing (the restart is not a silence)", jobs)
+			}
+			if got := value(t, e.reg, "downtime_receiver_heartbeat_missing"); got != 0 {
+				t.Errorf("missing 4m after the restart: got %v, want 0", got)
+			}
+			if beats {
+				e.stop()
+				e.beat("ops")
+				e.run()
+			}
+			e.advance(time.Minute) // one timeout after the restart
+			jobs := e.pending()
+			switch {
+			case beats && len(jobs) != 0:
+				t.Errorf("heartbeats resumed within the timeout: got %v, want nothing", jobs)
+			case !beats && (len(jobs) != 1 || !strings.Contains(jobs[0].Text, "no heartbeat from Alertmanager since 14:02 (1h07m)")):
+				t.Errorf("one timeout after the restart: got %v, want one warning since 14:02 (1h07m)", jobs)
+			}
+			if beats {
+				e.advance(5 * time.Minute)
+				if jobs := e.pending(); len(jobs) != 1 || !strings.Contains(jobs[0].Text, "since 15:08 (5m)") {
+					t.Errorf("silent after the resumed heartbeat: got %v, want one warning since 15:08 (5m)", jobs)
+				}
+			}
+		})
+	}
+}

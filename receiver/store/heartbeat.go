@@ -46,3 +46,17 @@ type Heartbeats interface {
 	// Heartbeats returns the state of every known source, ordered by Source.
 	Heartbeats() ([]Heartbeat, error)
 }
+
+// OpenWarningKeys returns the alert-state keys (AlertRef.Key) of the
+// warnings still open among hs: warned and not yet back. Prune keeps
+// these states however old they are, so the "back" message after a
+// silence longer than the prune age still replies to the warning.
+func OpenWarningKeys(hs []Heartbeat) map[string]bool {
+	keys := map[string]bool{}
+	for _, h := range hs {
+		if h.Warned {
+			keys[h.Warning.Key()] = true
+		}
+	}
+	return keys
+}

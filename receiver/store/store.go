@@ -66,7 +66,9 @@ type Store interface {
 	ChatFor(chat string) (string, error)
 	// Prune deletes idempotency keys and alert states last touched before
 	// cutoff and returns how many it deleted. Planning touches the state of
-	// every alert it sees, so an alert still being notified is never pruned.
+	// every alert it sees, so an alert still being notified is never pruned;
+	// the state of an open heartbeat warning (Heartbeat.Warned, its Warning
+	// ref) is kept however old, so the "back" reply finds its message.
 	Prune(cutoff time.Time) (int, error)
 	// Path says where the data lives, for logs (never a secret).
 	Path() string

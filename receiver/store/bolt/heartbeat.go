@@ -49,3 +49,22 @@ func (s *Store) Heartbeats() ([]store.Heartbeat, error) {
 	})
 	return out, err
 }
+
+// openWarnings returns the alert-state keys of the open heartbeat
+// warnings (store.OpenWarningKeys), which Prune keeps.
+func openWarnings(tx *bolt.Tx) (map[string]bool, error) {
+	b := tx.Bucket(bucketHeartbeats)
+	if b == nil {
+		return nil, nil
+	}
+	var hs []store.Heartbeat
+	err := b.ForEach(func(k, _ []byte) error {
+		var h store.Heartbeat
+		if _, err := getJSON(b, k, &h); err != nil {
+			return err
+		}
+		hs = append(hs, h)
+		return nil
+	})
+	return store.OpenWarningKeys(hs), err
+}

@@ -172,7 +172,8 @@ func (s *Store) ChatFor(chat string) (string, error) {
 // Prune deletes idempotency keys and alert states last touched before
 // cutoff (e.g. now - 7 days), keeping the database small. Planning touches
 // the state of every alert it sees, so an alert that is still being
-// notified is never pruned.
+// notified is never pruned. The alert state of an open heartbeat warning
+// is kept however old: the "back" reply needs its message id.
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -188,7 +189,14 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 			return err
 		}
 		old = old[:0]
+		keep, err := openWarnings(tx)
+		if err != nil {
+			return err
+		}
 		_ = tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+			if keep[string(k)] {
+				return nil
+			}
 			var st store.AlertState
 			if err := json.Unmarshal(v, &st); err != nil || st.Updated.Before(cutoff) {
 				old = append(old, bytes.Clone(k))

@@ -272,7 +272,8 @@ func (s *Store) ChatFor(chat string) (string, error) {
 }
 
 // Prune deletes idempotency keys and alert states last touched before
-// cutoff and returns how many (see store.Store.Prune).
+// cutoff, except the states of open heartbeat warnings, and returns how
+// many (see store.Store.Prune).
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -282,7 +283,15 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		states, err := tx.Exec(ctx, "DELETE FROM alert_states WHERE updated < $1", cutoff)
+		hs, err := heartbeats(ctx, tx)
+		if err != nil {
+			return err
+		}
+		keep := []string{} // never NULL: key <> ALL(NULL) is NULL and would keep everything
+		for k := range store.OpenWarningKeys(hs) {
+			keep = append(keep, k)
+		}
+		states, err := tx.Exec(ctx, "DELETE FROM alert_states WHERE updated < $1 AND key <> ALL($2)", cutoff, keep)
 		if err != nil {
 			return err
 		}

@@ -93,3 +93,57 @@ func checkHeartbeat(t *testing.T, got, want store.Heartbeat) {
 		t.Errorf("heartbeat: got %+v, want %+v", got, want)
 	}
 }
+
+// testPruneKeepsOpenWarning: Prune keeps the alert state (the message id)
+// of an open heartbeat warning however old it is, so the "back" reply
+// after a silence longer than the prune age still replies to the warning;
+// once the warning is closed, the state is pruned like any other.
+func testPruneKeepsOpenWarning(t *testing.T, open Open) {
+	s := open(t)
+	old := t0.Add(-30 * 24 * time.Hour)
+	warning := store.AlertRef{Route: "ops", Fingerprint: "heartbeat/telegram", StartsAt: old}
+	closed := store.AlertRef{Fingerprint: "heartbeat/other", StartsAt: old}
+	stale := store.AlertRef{Fingerprint: "fp-host", StartsAt: old}
+	err := s.Update(func(tx store.Tx) error {
+		for _, ref := range []store.AlertRef{warning, closed, stale} {
+			st := store.AlertState{Firing: true, ChatID: "-100", MessageID: 42, Updated: old}
+			if err := tx.PutAlertState(ref, st); err != nil {
+				return err
+			}
+		}
+		// "/telegram" came back after its warning: Arrive cleared it.
+		if err := tx.PutHeartbeat(store.Heartbeat{Source: "/other", Receiver: "other", Last: t0}); err != nil {
+			return err
+		}
+		return tx.PutHeartbeat(store.Heartbeat{Source: "ops/telegram", Route: "ops", Receiver: "telegram",
+			Last: old, Warned: true, Warning: warning})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutoff := t0.Add(-7 * 24 * time.Hour)
+	if n, err := s.Prune(cutoff); err != nil || n != 2 {
+		t.Errorf("Prune with a warning open: got %d, %v, want 2 (the closed warning's and the host's states)", n, err)
+	}
+	if st, ok, err := s.FiringMessage(warning); err != nil || !ok || st.MessageID != 42 {
+		t.Errorf("open warning's state after Prune: got %+v %v %v, want message 42 kept", st, ok, err)
+	}
+	for _, ref := range []store.AlertRef{closed, stale} {
+		if _, ok, err := s.FiringMessage(ref); err != nil || ok {
+			t.Errorf("state %s after Prune: got kept (%v), want pruned", ref.Key(), err)
+		}
+	}
+	// Heartbeats come back: the warning is closed and its state goes.
+	err = s.Update(func(tx store.Tx) error {
+		return tx.PutHeartbeat(store.Heartbeat{Source: "ops/telegram", Route: "ops", Receiver: "telegram", Last: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Prune(cutoff); err != nil || n != 1 {
+		t.Errorf("Prune after the warning closed: got %d, %v, want 1", n, err)
+	}
+	if _, ok, _ := s.FiringMessage(warning); ok {
+		t.Errorf("closed warning's state survived Prune")
+	}
+}
