@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"AlertStates", testAlertStates},
 		{"PruneKeeps", testPruneKeeps},
 		{"Heartbeats", testHeartbeats},
+		{"Parents", testParents},
 		{"Chat", testChat},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
