@@ -229,7 +229,7 @@ func TestDefaultChatDigest(t *testing.T) {
 	// The next day, nothing happened: the quiet lines, once each.
 	fc.Set(day.Add(24*time.Hour + 7*time.Hour + 50*time.Minute))
 	stepMinutes(fc, 15)
-	msgs = tg.WaitMessages(t, 4, 10*time.Second)
+	tg.WaitMessages(t, 4, 10*time.Second)
 	settle(t, r.url)
 	if msgs = tg.Messages(); len(msgs) != 4 {
 		t.Fatalf("the next day: got %d messages, want 4 (two digests a day)", len(msgs))
