@@ -65,7 +65,11 @@ type Options struct {
 
 // Tracker watches down parents. It is safe for concurrent use.
 type Tracker struct {
-	opts    Options
+	opts Options
+	// writes orders the writes of the parents' store entries (Observe,
+	// apply) with the memory they copy, so that an older list never
+	// overwrites a newer one in the store; taken before mu.
+	writes  sync.Mutex
 	mu      sync.Mutex
 	parents map[string]*parent // by AlertRef.Key
 	// unsent is set by Sync when a list could not be shown because the
@@ -129,6 +133,8 @@ func (t *Tracker) Observe(ref store.AlertRef, a template.Alert) {
 	if a.Labels["alertname"] != render.DownAlert || a.Labels["target"] == "" {
 		return
 	}
+	t.writes.Lock()
+	defer t.writes.Unlock()
 	write, unwatch := t.observe(ref, a)
 	var err error
 	switch {
@@ -322,6 +328,8 @@ func hostsBehind(alerts []alertmanager.Alert) map[jobParent][]string {
 // firing message if the message does not show them yet (with show false,
 // it only forgets a parent whose alert ended).
 func (t *Tracker) apply(p parent, hosts []string, show bool) error {
+	t.writes.Lock()
+	defer t.writes.Unlock()
 	now := t.opts.Now()
 	want := strings.Join(hosts, ",")
 	var gone, queued, unsent bool
