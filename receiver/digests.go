@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/downtime-detector/downtime/internal/clock"
@@ -22,9 +23,9 @@ const (
 	digestRecheck = 5 * time.Minute
 )
 
-// digester queues each route's digest at its local time. The job's
-// idempotency key names the route and the period, so a restart (or a
-// second pass within digestGrace) never queues it twice.
+// digester queues each route's digest, and the default chat's, at its
+// local time. The job's idempotency key names the route and the period, so
+// a restart (or a second pass within digestGrace) never queues it twice.
 type digester struct {
 	lv     *live
 	st     store.Store
@@ -40,15 +41,12 @@ func (d *digester) run(ctx context.Context) {
 		now := d.clk.Now()
 		cfg := d.lv.load().cfg
 		wake := now.Add(digestRecheck)
-		for _, r := range cfg.Routes {
-			if r.Digest == nil {
-				continue
-			}
+		for _, r := range digestTargets(cfg) {
 			s := schedule(r.Digest, cfg.Location())
 			next := s.Next(now)
 			if due := s.Span(next).From; now.Sub(due) < digestGrace {
 				if err := d.queue(ctx, cfg, r, s, due, now); err != nil {
-					d.logger.Error("queueing digest", "route", r.Name, "err", err)
+					d.logger.Error("queueing digest", "route", r.Name, "default_chat", r.Name == "", "err", err)
 				}
 			}
 			if next.Before(wake) {
@@ -65,12 +63,29 @@ func (d *digester) run(ctx context.Context) {
 	}
 }
 
+// digestTargets are the routes with a digest and, when telegram.digest is
+// set, the default chat as a route named "" (its incidents' route): the
+// same destination the webhook gives the alerts no route takes.
+func digestTargets(cfg *config.Config) []config.RouteConfig {
+	var out []config.RouteConfig
+	for _, r := range cfg.Routes {
+		if r.Digest != nil {
+			out = append(out, r)
+		}
+	}
+	if t := cfg.Telegram; t.Digest != nil && t.ChatID != "" {
+		out = append(out, config.RouteConfig{ChatID: t.ChatID, MessageThreadID: t.MessageThreadID, Digest: t.Digest})
+	}
+	return out
+}
+
 func schedule(dg *config.Digest, loc *time.Location) digest.Schedule {
 	h, m := dg.Time()
 	return digest.Schedule{Period: digest.Period(dg.Period), Weekday: dg.Day(), Hour: h, Minute: m, Location: loc}
 }
 
-// digestKey is the idempotency key of route's digest due at due.
+// digestKey is the idempotency key of route's digest due at due ("" is
+// the default chat: "digest//<unix>", which no route name can give).
 func digestKey(route string, due time.Time) string {
 	return fmt.Sprintf("digest/%s/%d", route, due.Unix())
 }
@@ -88,6 +103,9 @@ func (d *digester) queue(ctx context.Context, cfg *config.Config, r config.Route
 	if err != nil {
 		return err
 	}
+	if r.Name == "" { // the filter's "" is every route: keep the default chat's
+		incs = slices.DeleteFunc(incs, func(i incident.Incident) bool { return i.Route != "" })
+	}
 	text, ok := digest.Build(digest.Input{Period: s.Period, Span: span, Incidents: incs, Now: now,
 		Location: cfg.Location(), QuietLine: r.Digest.QuietLine})
 	job := store.Job{Kind: store.KindDigest, Route: r.Name, ChatID: r.ChatID, ThreadID: r.MessageThreadID,
@@ -100,7 +118,8 @@ func (d *digester) queue(ctx context.Context, cfg *config.Config, r config.Route
 		return err
 	}
 	if len(queued) > 0 {
-		d.logger.Info("digest queued", "route", r.Name, "period", s.Period, "incidents", len(incs))
+		d.logger.Info("digest queued", "route", r.Name, "default_chat", r.Name == "", "period", s.Period,
+			"incidents", len(incs))
 		d.queued()
 	}
 	return nil

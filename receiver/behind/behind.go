@@ -10,6 +10,12 @@
 // (annotation render.BehindHostsKey) and queues an edit of its firing
 // message through the delivery worker's usual edit path, which re-renders
 // the message from the stored alerts.
+//
+// The watched parents are durable (store.Parents): Observe records a new
+// one, the transaction that queues an edit records the list it shows, and
+// the one that finds the parent resolved forgets it. Run loads them first,
+// so a restarted receiver goes on editing a down parent's message without
+// waiting for the parent's next webhook.
 package behind
 
 import (
@@ -59,7 +65,11 @@ type Options struct {
 
 // Tracker watches down parents. It is safe for concurrent use.
 type Tracker struct {
-	opts    Options
+	opts Options
+	// writes orders the writes of the parents' store entries (Observe,
+	// apply) with the memory they copy, so that an older list never
+	// overwrites a newer one in the store; taken before mu.
+	writes  sync.Mutex
 	mu      sync.Mutex
 	parents map[string]*parent // by AlertRef.Key
 	// unsent is set by Sync when a list could not be shown because the
@@ -73,6 +83,9 @@ type Tracker struct {
 type parent struct {
 	ref         store.AlertRef
 	job, target string
+	// touched is when its store entry was last written (Observe writes it
+	// again after touchEvery, so Prune keeps a long outage's entry).
+	touched time.Time
 	// shown is the list the firing message shows since this tracker
 	// edited it (nil: not edited yet).
 	shown []string
@@ -83,6 +96,12 @@ type parent struct {
 
 // maxEarly bounds those syncs per parent (a minute at RetrySoon).
 const maxEarly = 30
+
+// touchEvery is how often Observe rewrites the store entry of a parent it
+// already watches: Alertmanager repeats a firing notification every
+// repeat_interval, and the entry, like the alert's state, must look alive
+// to Prune (days) while the parent is down, without a write per webhook.
+const touchEvery = time.Hour
 
 // New returns a Tracker; call Observe for every alert the webhook planned
 // and Run (or Sync) to keep the messages current.
@@ -107,28 +126,88 @@ func New(opts Options) *Tracker {
 
 // Observe records an alert the webhook handled: a firing HostDown with
 // hosts behind it (unreachable_behind > 0) is watched until it resolves.
+// It runs after the webhook's commit and writes the store entry in a
+// transaction of its own (a crash in between loses the watch until the
+// parent's next notification, as before the entries were durable).
 func (t *Tracker) Observe(ref store.AlertRef, a template.Alert) {
 	if a.Labels["alertname"] != render.DownAlert || a.Labels["target"] == "" {
 		return
 	}
+	t.writes.Lock()
+	defer t.writes.Unlock()
+	write, unwatch := t.observe(ref, a)
+	var err error
+	switch {
+	case unwatch:
+		err = t.opts.Store.Update(func(tx store.Tx) error { return tx.UnwatchParent(ref) })
+	case write != nil:
+		err = t.opts.Store.Update(func(tx store.Tx) error { return tx.WatchParent(*write) })
+	}
+	if err != nil {
+		t.errors.Inc()
+		t.opts.Logger.Warn("recording a down parent", "parent", a.Labels["target"], "err", err)
+	}
+}
+
+// observe updates the watched parents in memory and says what to write:
+// the entry to store, or to delete ref's.
+func (t *Tracker) observe(ref store.AlertRef, a template.Alert) (write *store.Parent, unwatch bool) {
+	now := t.opts.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	key := ref.Key()
 	if a.Status == "resolved" {
 		delete(t.parents, key)
-		return
+		return nil, true
 	}
-	if _, ok := t.parents[key]; ok {
-		return
+	if p, ok := t.parents[key]; ok {
+		if now.Sub(p.touched) < touchEvery {
+			return nil, false
+		}
+		p.touched = now
+		return p.entry(now), false
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(a.Annotations[render.BehindKey])); err != nil || n <= 0 {
-		return
+		return nil, false
 	}
-	t.parents[key] = &parent{ref: ref, job: a.Labels["job"], target: a.Labels["target"]}
+	p := &parent{ref: ref, job: a.Labels["job"], target: a.Labels["target"], touched: now}
+	t.parents[key] = p
+	t.wake()
+	return p.entry(now), false
+}
+
+// entry is p's store entry, written at now.
+func (p *parent) entry(now time.Time) *store.Parent {
+	return &store.Parent{Ref: p.ref, Job: p.job, Target: p.target, Shown: slices.Clone(p.shown), Updated: now}
+}
+
+func (t *Tracker) wake() {
 	select {
 	case t.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Load adds the parents recorded in the store (by this receiver before a
+// restart, or by another sharing the store) to the watched ones. Run calls
+// it before its first sync.
+func (t *Tracker) Load() error {
+	ps, err := t.opts.Store.WatchedParents()
+	if err != nil {
+		return fmt.Errorf("reading the watched parents: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range ps {
+		if _, ok := t.parents[e.Ref.Key()]; ok {
+			continue
+		}
+		t.parents[e.Ref.Key()] = &parent{ref: e.Ref, job: e.Job, target: e.Target, shown: e.Shown, touched: e.Updated}
+	}
+	if len(ps) > 0 {
+		t.opts.Logger.Debug("watching the down parents recorded in the store", "parents", len(ps))
+	}
+	return nil
 }
 
 // Watching returns how many parents are watched.
@@ -142,10 +221,20 @@ func (t *Tracker) Watching() int {
 // its firing message was not sent yet (the worker sends it in a moment).
 const RetrySoon = 2 * time.Second
 
-// Run syncs when a new parent is observed and every interval of clk, until
-// ctx is done.
+// Run loads the recorded parents, then syncs when a new parent is observed
+// and every interval of clk, until ctx is done. A failed load is tried
+// again before each sync.
 func (t *Tracker) Run(ctx context.Context, clk clock.Clock, interval time.Duration) {
+	loaded := false
 	for {
+		if !loaded {
+			if err := t.Load(); err != nil {
+				t.errors.Inc()
+				t.opts.Logger.Warn("loading the down parents", "err", err)
+			} else {
+				loaded = true
+			}
+		}
 		if err := t.Sync(ctx); err != nil && ctx.Err() == nil {
 			t.errors.Inc()
 			t.opts.Logger.Warn("updating the hosts behind down parents", "err", err)
@@ -239,6 +328,8 @@ func hostsBehind(alerts []alertmanager.Alert) map[jobParent][]string {
 // firing message if the message does not show them yet (with show false,
 // it only forgets a parent whose alert ended).
 func (t *Tracker) apply(p parent, hosts []string, show bool) error {
+	t.writes.Lock()
+	defer t.writes.Unlock()
 	now := t.opts.Now()
 	want := strings.Join(hosts, ",")
 	var gone, queued, unsent bool
@@ -249,7 +340,7 @@ func (t *Tracker) apply(p parent, hosts []string, show bool) error {
 		}
 		if !ok || st.Resolved || !st.Firing {
 			gone = true
-			return nil
+			return tx.UnwatchParent(p.ref)
 		}
 		if !show {
 			return nil
@@ -287,8 +378,17 @@ func (t *Tracker) apply(p parent, hosts []string, show bool) error {
 			return err
 		}
 		q, err := tx.Enqueue([]store.Job{job}, now)
-		queued = len(q) > 0
-		return err
+		if err != nil || len(q) == 0 {
+			return err
+		}
+		queued = true
+		// The list the message shows from now on, committed with its edit.
+		shown := p
+		shown.shown = slices.Clone(hosts)
+		if shown.shown == nil {
+			shown.shown = []string{}
+		}
+		return tx.WatchParent(*shown.entry(now))
 	})
 	if err != nil {
 		return err
@@ -311,6 +411,7 @@ func (t *Tracker) apply(p parent, hosts []string, show bool) error {
 			if cur.shown == nil {
 				cur.shown = []string{}
 			}
+			cur.touched = now
 		}
 		t.edits.Inc()
 		t.opts.Logger.Debug("hosts behind a down parent changed, editing its message",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -346,5 +347,133 @@ func TestEndedParentIsDroppedWithoutList(t *testing.T) {
 	f.sync(t)
 	if n := f.tr.Watching(); n != 0 {
 		t.Errorf("got %d parents watched, want 0", n)
+	}
+}
+
+// watched returns the parents recorded in the store, as target=shown.
+func (f *fixture) watched(t *testing.T) []string {
+	t.Helper()
+	ps, err := f.st.WatchedParents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range ps {
+		shown := "<nil>"
+		if p.Shown != nil {
+			shown = strings.Join(p.Shown, ",")
+		}
+		out = append(out, p.Target+"="+shown)
+	}
+	return out
+}
+
+// A tracker started on the store of another (a restarted receiver) loads
+// the watched parent with the list its message shows: an unchanged list
+// is not edited again, a changed one is, with no new Observe; the entry
+// ends when the parent resolves.
+func TestWatchedParentsSurviveRestart(t *testing.T) {
+	f := newFixture(t)
+	a := parentAlert("firing", "2")
+	f.fire(t, a, 7)
+	f.tr.Observe(f.ref, a)
+	if got := f.watched(t); !slices.Equal(got, []string{"router1=<nil>"}) {
+		t.Fatalf("after Observe: got %q, want [router1=<nil>] (watched, never edited)", got)
+	}
+	f.am.set(child("db1", "router1", "a:9426"), child("db2", "router1", "a:9426"))
+	f.sync(t)
+	wantEdits(t, f.edits(t), "🔴 <b>router1</b> is down — 2 hosts behind it are unreachable too: db1, db2")
+	if got := f.watched(t); !slices.Equal(got, []string{"router1=db1,db2"}) {
+		t.Fatalf("after the edit: got %q, want [router1=db1,db2]", got)
+	}
+
+	// The restart: a new tracker on the same store, nothing observed.
+	restarted := New(f.tr.opts)
+	if n := restarted.Watching(); n != 0 {
+		t.Fatalf("before Load: got %d parents watched, want 0", n)
+	}
+	if err := restarted.Load(); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if n := restarted.Watching(); n != 1 {
+		t.Fatalf("after Load: got %d parents watched, want 1", n)
+	}
+	f.tr = restarted
+	f.sync(t)
+	wantEdits(t, f.edits(t)) // the message shows this list already
+	f.am.set(child("db1", "router1", "a:9426"), child("db2", "router1", "a:9426"), child("web1", "router1", "a:9426"))
+	f.sync(t)
+	wantEdits(t, f.edits(t), "🔴 <b>router1</b> is down — 3 hosts behind it are unreachable too: db1, db2, web1")
+	if got := f.watched(t); !slices.Equal(got, []string{"router1=db1,db2,web1"}) {
+		t.Errorf("after the second edit: got %q, want [router1=db1,db2,web1]", got)
+	}
+
+	f.tr.Observe(f.ref, parentAlert("resolved", "3"))
+	if got := f.watched(t); len(got) != 0 {
+		t.Errorf("after the parent resolved: got %q, want none watched", got)
+	}
+}
+
+// A parent whose alert ended without its resolved notification reaching
+// the tracker (resolved by another receiver, or pruned) is forgotten in
+// the store as well.
+func TestEndedParentIsUnwatched(t *testing.T) {
+	f := newFixture(t)
+	a := parentAlert("firing", "2")
+	f.fire(t, a, 7)
+	f.tr.Observe(f.ref, a)
+	err := f.st.Update(func(tx store.Tx) error {
+		st, _, err := tx.AlertState(f.ref)
+		if err != nil {
+			return err
+		}
+		st.Resolved = true
+		return tx.PutAlertState(f.ref, st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t)
+	if got, n := f.watched(t), f.tr.Watching(); len(got) != 0 || n != 0 {
+		t.Errorf("got %q recorded and %d watched, want none", got, n)
+	}
+}
+
+// Observe rewrites the entry of a parent it watches once per touchEvery,
+// so that Prune keeps the entry of a long outage.
+func TestObserveTouchesEntry(t *testing.T) {
+	f := newFixture(t)
+	a := parentAlert("firing", "2")
+	f.fire(t, a, 7)
+	f.tr.Observe(f.ref, a)
+	updated := func() time.Time {
+		ps, err := f.st.WatchedParents()
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("WatchedParents: got %v, %v, want one", ps, err)
+		}
+		return ps[0].Updated
+	}
+	first := f.now
+	f.now = f.now.Add(touchEvery / 2)
+	f.tr.Observe(f.ref, a)
+	if got := updated(); !got.Equal(first) {
+		t.Errorf("repeat within touchEvery: got updated %v, want %v (no write)", got, first)
+	}
+	f.now = first.Add(touchEvery)
+	f.tr.Observe(f.ref, a)
+	if got := updated(); !got.Equal(f.now) {
+		t.Errorf("repeat after touchEvery: got updated %v, want %v", got, f.now)
+	}
+	if _, err := f.st.Prune(f.now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := updated(); !got.Equal(f.now) {
+		t.Errorf("after Prune: got updated %v, want the touched entry kept", got)
+	}
+	if _, err := f.st.Prune(f.now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.watched(t); len(got) != 0 {
+		t.Errorf("after Prune past it: got %q, want the entry pruned", got)
 	}
 }

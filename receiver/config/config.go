@@ -36,7 +36,7 @@
 //
 // # File
 //
-//	telegram: {bot_token | bot_token_file, chat_id, message_thread_id}
+//	telegram: {bot_token | bot_token_file, chat_id, message_thread_id, digest: {...}}
 //	timezone: Local                        # IANA name
 //	time_format: "2006-01-02 15:04:05 MST" # Go layout
 //	reminders: {after: [10m, 30m, 1h], silent: false, final: true}
@@ -129,9 +129,15 @@ type Telegram struct {
 	ChatID string `yaml:"chat_id,omitempty"`
 	// MessageThreadID is the forum topic of the default chat (0 = none).
 	MessageThreadID int `yaml:"message_thread_id,omitempty"`
+	// Digest sends a daily or weekly summary of the default chat's
+	// incidents (those of the alerts no route took) to the default chat,
+	// like a route's digest. It needs ChatID (from the file or the
+	// environment).
+	Digest *Digest `yaml:"digest,omitempty"`
 
-	fileToken commoncfg.Secret
-	fileLine  int
+	fileToken  commoncfg.Secret
+	fileLine   int
+	digestLine int
 }
 
 // Token returns the bot token: bot_token, else the contents of bot_token_file
@@ -306,6 +312,10 @@ func (c *Config) finish(dir string, getenv func(string) string, creds bool) erro
 	}
 	if creds && c.Telegram.ChatID == "" && len(c.Routes) == 0 {
 		return fmt.Errorf("telegram: \"chat_id\" or %s is required when no routes are configured", EnvChatID)
+	}
+	if c.Telegram.Digest != nil && c.Telegram.ChatID == "" {
+		return withLine(c.Telegram.digestLine, fmt.Errorf(
+			"telegram: \"digest\" goes to the default chat: \"chat_id\" or %s is required with it", EnvChatID))
 	}
 	loc, err := loadLocation(c.Timezone)
 	if err != nil { // already validated when decoded; the environment default may differ

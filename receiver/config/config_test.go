@@ -57,6 +57,8 @@ func TestInvalid(t *testing.T) {
 		{"route-digest-period", `line 7: digest: invalid "period" "hourly" (use daily or weekly)`},
 		{"route-digest-weekday", `line 7: digest: a weekly digest needs "weekday" (monday … sunday)`},
 		{"route-digest-weekday-daily", `line 8: digest: "weekday" is for a weekly digest only`},
+		{"telegram-digest-no-chat-id", `line 3: telegram: "digest" goes to the default chat: "chat_id" or TELEGRAM_CHAT_ID is required with it`},
+		{"telegram-digest-period", `line 5: digest: invalid "period" "monthly" (use daily or weekly)`},
 		{"status-page-refresh", `line 6: status_page: "refresh" must be positive, got 0s`},
 		{"status-page-url", `line 5: status_page: "grafana_url" (grafana.example.lan:3000) must be an absolute http or https URL`},
 		{"no-bot-token", `telegram: "bot_token", "bot_token_file" or TELEGRAM_BOT_TOKEN is required`},

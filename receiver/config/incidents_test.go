@@ -30,6 +30,25 @@ func TestIncidentSections(t *testing.T) {
 	if cfg.Routes[1].Digest != nil {
 		t.Errorf("route family: got digest %+v, want none", cfg.Routes[1].Digest)
 	}
+	d = cfg.Telegram.Digest
+	if d == nil {
+		t.Fatal("default chat: no digest")
+	}
+	if h, m := d.Time(); d.Period != DigestDaily || h != 7 || m != 45 || d.QuietLine != "" {
+		t.Errorf("default chat's digest: got %+v at %02d:%02d, want daily at 07:45", d, h, m)
+	}
+}
+
+// TestDefaultChatDigestChatFromEnv: the default chat of telegram.digest
+// may come from TELEGRAM_CHAT_ID, like the default chat itself.
+func TestDefaultChatDigestChatFromEnv(t *testing.T) {
+	cfg, err := load("testdata/invalid-telegram-digest-no-chat-id.yml", env(map[string]string{EnvChatID: "-100999"}))
+	if err != nil {
+		t.Fatalf("with %s: %v", EnvChatID, err)
+	}
+	if cfg.Telegram.ChatID != "-100999" || cfg.Telegram.Digest == nil || cfg.Telegram.Digest.Period != DigestDaily {
+		t.Errorf("got chat %q digest %+v, want -100999 and a daily digest", cfg.Telegram.ChatID, cfg.Telegram.Digest)
+	}
 }
 
 func TestIncidentDefaults(t *testing.T) {
@@ -56,8 +75,12 @@ func TestReadmeIncidentExamples(t *testing.T) {
 	n := 0
 	for _, block := range strings.Split(section, "```yaml\n")[1:] {
 		yml, _, _ := strings.Cut(block, "```")
+		full := "telegram:\n  bot_token: x\n  chat_id: \"-1\"\n" + yml
+		if rest, ok := strings.CutPrefix(yml, "telegram:\n"); ok { // the default chat's own section
+			full = "telegram:\n  bot_token: x\n" + rest
+		}
 		path := filepath.Join(t.TempDir(), "receiver.yml")
-		if err := os.WriteFile(path, []byte("telegram:\n  bot_token: x\n  chat_id: \"-1\"\n"+yml), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := load(path, noEnv); err != nil {
@@ -65,7 +88,7 @@ func TestReadmeIncidentExamples(t *testing.T) {
 		}
 		n++
 	}
-	if n != 2 {
-		t.Errorf("got %d yaml examples in the section, want 2 (status_page/incidents, digest)", n)
+	if n != 3 {
+		t.Errorf("got %d yaml examples in the section, want 3 (status_page/incidents, a route's digest, the default chat's)", n)
 	}
 }

@@ -192,6 +192,11 @@ func (t *Telegram) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	t.fileLine = lineOf(node, "bot_token_file")
+	for i := 0; i+1 < len(node.Content); i += 2 { // the "digest:" key, for an error after the merge
+		if node.Content[i].Value == "digest" {
+			t.digestLine = node.Content[i].Line
+		}
+	}
 	if t.BotToken != "" && t.BotTokenFile != "" {
 		return atLine(node, "telegram: \"bot_token\" and \"bot_token_file\" are mutually exclusive")
 	}

@@ -64,11 +64,12 @@ type Store interface {
 	// ChatFor returns the chat to send to for a configured chat, following
 	// recorded migrations (a few hops at most, loops are cut).
 	ChatFor(chat string) (string, error)
-	// Prune deletes idempotency keys and alert states last touched before
-	// cutoff and returns how many it deleted. Planning touches the state of
-	// every alert it sees, so an alert still being notified is never pruned;
-	// the state of an open heartbeat warning (Heartbeat.Warned, its Warning
-	// ref) is kept however old, so the "back" reply finds its message.
+	// Prune deletes idempotency keys, alert states and watched parents
+	// last touched before cutoff and returns how many it deleted. Planning
+	// touches the state of every alert it sees, so an alert still being
+	// notified is never pruned; the state of an open heartbeat warning
+	// (Heartbeat.Warned, its Warning ref) is kept however old, so the
+	// "back" reply finds its message.
 	Prune(cutoff time.Time) (int, error)
 	// Path says where the data lives, for logs (never a secret).
 	Path() string
@@ -76,6 +77,7 @@ type Store interface {
 	IncidentStore
 	Chat       // chat.go
 	Heartbeats // heartbeat.go
+	Parents    // parents.go
 }
 
 // Tx is one read-write transaction of Store.Update, valid only while the
@@ -95,6 +97,7 @@ type Tx interface {
 	Enqueue(jobs []Job, now time.Time) ([]Job, error)
 	IncidentTx
 	HeartbeatTx // heartbeat.go
+	ParentsTx   // parents.go
 }
 
 // Enqueue queues jobs in their own transaction (see Tx.Enqueue).

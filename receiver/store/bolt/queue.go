@@ -169,11 +169,12 @@ func (s *Store) ChatFor(chat string) (string, error) {
 	return chat, err
 }
 
-// Prune deletes idempotency keys and alert states last touched before
-// cutoff (e.g. now - 7 days), keeping the database small. Planning touches
-// the state of every alert it sees, so an alert that is still being
-// notified is never pruned. The alert state of an open heartbeat warning
-// is kept however old: the "back" reply needs its message id.
+// Prune deletes idempotency keys, alert states and watched parents last
+// touched before cutoff (e.g. now - 7 days), keeping the database small.
+// Planning touches the state of every alert it sees, so an alert that is
+// still being notified is never pruned. The alert state of an open
+// heartbeat warning is kept however old: the "back" reply needs its
+// message id.
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -204,7 +205,12 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 			return nil
 		})
 		n += len(old)
-		return deleteKeys(tx.Bucket(bucketAlerts), old)
+		if err := deleteKeys(tx.Bucket(bucketAlerts), old); err != nil {
+			return err
+		}
+		np, err := pruneParents(tx, cutoff)
+		n += np
+		return err
 	})
 	return n, err
 }

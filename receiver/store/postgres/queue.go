@@ -271,9 +271,9 @@ func (s *Store) ChatFor(chat string) (string, error) {
 	return chat, nil
 }
 
-// Prune deletes idempotency keys and alert states last touched before
-// cutoff, except the states of open heartbeat warnings, and returns how
-// many (see store.Store.Prune).
+// Prune deletes idempotency keys, alert states and watched parents last
+// touched before cutoff, except the states of open heartbeat warnings, and
+// returns how many (see store.Store.Prune).
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -295,7 +295,11 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		n = int(keys.RowsAffected() + states.RowsAffected())
+		parents, err := tx.Exec(ctx, "DELETE FROM parents WHERE updated < $1", cutoff)
+		if err != nil {
+			return err
+		}
+		n = int(keys.RowsAffected() + states.RowsAffected() + parents.RowsAffected())
 		return nil
 	})
 	if err != nil {

@@ -9,10 +9,10 @@ import (
 )
 
 // Reopen checks that closing a store and opening the same storage again
-// keeps the queue, the idempotency keys, the dead letters and the chat
-// migrations, and that job ids go on after the old ones. open opens the
-// storage (the same each call) and registers nothing for cleanup of the
-// first store: Reopen closes it.
+// keeps the queue, the idempotency keys, the dead letters, the chat
+// migrations and the watched parents, and that job ids go on after the
+// old ones. open opens the storage (the same each call) and registers
+// nothing for cleanup of the first store: Reopen closes it.
 func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	q, err := store.Enqueue(s, []store.Job{job(store.KindFiring, "a", "k1"), job(store.KindResolved, "b", "k2")}, t0)
@@ -23,6 +23,11 @@ func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	if err := s.SetMigration("-1", "-1001"); err != nil {
+		t.Fatal(err)
+	}
+	router := store.Parent{Ref: store.AlertRef{Fingerprint: "fp-router1", StartsAt: t0}, Target: "router1",
+		Shown: []string{"db1"}, Updated: t0}
+	if err := s.Update(func(tx store.Tx) error { return tx.WatchParent(router) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -43,6 +48,7 @@ func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 	if c, _ := s.ChatFor("-1"); c != "-1001" {
 		t.Errorf("ChatFor(-1): got %q, want -1001", c)
 	}
+	checkParents(t, s, router)
 	q2, _ := store.Enqueue(s, []store.Job{job(store.KindFiring, "c", "k9")}, t0)
 	if len(q2) != 1 || q2[0].ID <= q[1].ID {
 		t.Errorf("job id after reopen: got %v, want one job with id > %d", q2, q[1].ID)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Open) {
 		{"PruneKeeps", testPruneKeeps},
 		{"Heartbeats", testHeartbeats},
 		{"PruneKeepsOpenHeartbeatWarning", testPruneKeepsOpenWarning},
+		{"Parents", testParents},
 		{"Chat", testChat},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
