@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/internal/pgtest"
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/alertmanager/amtest"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
@@ -111,4 +112,176 @@ func TestReloadChangesAlertmanager(t *testing.T) {
 		t.Errorf("/silences without Alertmanager: got %q, want it to say a URL is needed", msgs[2].Plain)
 	}
 	checkNoSecret(t, "logs", r.logs.String())
+}
+
+// Reloads switch chat.updates: polling stops and setWebhook is called
+// (URL, secret token, allowed updates) when it becomes webhook, and the
+// webhook is deleted and polling resumes when it becomes poll again. A bad
+// reload keeps polling.
+func TestReloadSwitchesUpdatesMode(t *testing.T) {
+	t.Parallel()
+	const secret = "Wh-Secret_9"
+	hook := "http://127.0.0.1:9/telegram/updates" // never called: the fake does not deliver
+	tg := telegramtest.NewServer(t, testToken)
+	pollCfg := "chat:\n  updates: poll\n  webhook_url: " + hook + "\n"
+	hookCfg := "chat:\n  updates: webhook\n  webhook_url: " + hook + "\n  webhook_secret_token: " + secret + "\n"
+	path := writeConfig(t, chatID, pollCfg)
+	r := startReceiver(t, newOptions(t, path, t.TempDir(), tg.URL))
+
+	tg.AddCommand(alice, chatID, 0, "/help")
+	tg.WaitMessages(t, 1, patience)
+
+	// webhook without its secret: refused, polling goes on.
+	rewriteConfig(t, path, chatID, "chat:\n  updates: webhook\n")
+	if code, _ := postReload(t, r.url); code != http.StatusInternalServerError {
+		t.Errorf("reload to webhook without a secret: got %d, want 500", code)
+	}
+	tg.AddCommand(alice, chatID, 0, "/help")
+	tg.WaitMessages(t, 2, patience)
+	if w := tg.Webhook(); w != nil {
+		t.Fatalf("after a bad reload: got webhook %+v, want none", *w)
+	}
+
+	rewriteConfig(t, path, chatID, hookCfg)
+	if code, resp := postReload(t, r.url); code != http.StatusOK {
+		t.Fatalf("reload to webhook mode: got %d %q, want 200", code, resp)
+	}
+	waitUntil(t, "setWebhook after the switch", func() bool { return tg.Webhook() != nil })
+	w := tg.Webhook()
+	if w.URL != hook || w.SecretToken != secret || strings.Join(w.AllowedUpdates, ",") != "message,callback_query" {
+		t.Errorf("webhook: got %+v, want %s with the secret and [message callback_query]", *w, hook)
+	}
+	polls := tg.Calls("getUpdates")
+	tg.AddCommand(alice, chatID, 0, "/help")
+	ups := tg.TakeUpdates() // what Telegram would POST to the webhook
+	if len(ups) != 1 {
+		t.Fatalf("updates for the webhook: got %d, want 1", len(ups))
+	}
+	update := string(ups[0])
+	if code, _ := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", secret); code != http.StatusOK {
+		t.Fatalf("update posted in webhook mode: got %d, want 200", code)
+	}
+	tg.WaitMessages(t, 3, patience)
+	if got := tg.Calls("getUpdates"); got != polls {
+		t.Errorf("getUpdates calls in webhook mode: got %d more, want none (the poller stopped)", got-polls)
+	}
+
+	rewriteConfig(t, path, chatID, pollCfg)
+	if code, resp := postReload(t, r.url); code != http.StatusOK {
+		t.Fatalf("reload back to poll mode: got %d %q, want 200", code, resp)
+	}
+	waitUntil(t, "deleteWebhook after the switch back", func() bool { return tg.Webhook() == nil })
+	tg.AddCommand(alice, chatID, 0, "/help")
+	tg.WaitMessages(t, 4, patience)
+	if code, _ := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", secret); code != http.StatusNotFound {
+		t.Errorf("update posted in poll mode: got %d, want 404", code)
+	}
+	if strings.Contains(r.logs.String(), "another getUpdates poller or a webhook") {
+		t.Errorf("logs: got a 409 warning, want none (the switches stop one way before starting the other):\n%s", r.logs.String())
+	}
+	if strings.Contains(r.logs.String(), secret) {
+		t.Errorf("logs contain the webhook secret token")
+	}
+	checkNoSecret(t, "logs", r.logs.String())
+}
+
+// Started in webhook mode with webhook_url, the receiver sets the webhook
+// itself, once.
+func TestWebhookSetAtStart(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "chat:\n  updates: webhook\n  webhook_url: https://127.0.0.1:8443/telegram/updates\n  webhook_secret_token: s3cret-Token_1\n"
+	r := startReceiver(t, newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL))
+	waitUntil(t, "setWebhook at start", func() bool { return tg.Webhook() != nil })
+	if w := tg.Webhook(); w.URL != "https://127.0.0.1:8443/telegram/updates" || w.SecretToken != "s3cret-Token_1" {
+		t.Errorf("webhook: got %+v, want the configured URL and secret", *w)
+	}
+	// An unrelated reload does not set it again.
+	if code, resp := postReload(t, r.url); code != http.StatusOK {
+		t.Fatalf("reload: got %d %q, want 200", code, resp)
+	}
+	tg.AddCommand(alice, chatID, 0, "/help") // not delivered: a webhook is set
+	if got := tg.Calls("setWebhook"); got != 1 {
+		t.Errorf("setWebhook calls: got %d, want 1", got)
+	}
+	if got := tg.Calls("getUpdates"); got != 0 {
+		t.Errorf("getUpdates calls in webhook mode: got %d, want 0", got)
+	}
+	if strings.Contains(r.logs.String(), "s3cret-Token_1") {
+		t.Errorf("logs contain the webhook secret token")
+	}
+	checkNoSecret(t, "logs", r.logs.String())
+}
+
+// In poll mode a webhook someone else set (another URL) is not deleted:
+// the 409 is logged once, as for a second poller.
+func TestPollLeavesForeignWebhook(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	tg.SetWebhookDirectly(telegramtest.Webhook{URL: "https://127.0.0.1:8443/other-bot"})
+	r := startReceiver(t, newOptions(t, writeConfig(t, chatID, ""), t.TempDir(), tg.URL))
+	waitUntil(t, "the 409 warning", func() bool {
+		return strings.Contains(r.logs.String(), "another getUpdates poller or a webhook")
+	})
+	if w := tg.Webhook(); w == nil || w.URL != "https://127.0.0.1:8443/other-bot" {
+		t.Errorf("webhook: got %+v, want the other one kept", w)
+	}
+	if got := tg.Calls("deleteWebhook"); got != 0 {
+		t.Errorf("deleteWebhook calls: got %d, want 0", got)
+	}
+}
+
+// In poll mode, a webhook left at chat.webhook_url (the receiver ran in
+// webhook mode before a restart) is deleted so that polling works.
+func TestPollDeletesOwnWebhookAtStart(t *testing.T) {
+	t.Parallel()
+	hook := "https://127.0.0.1:8443/telegram/updates"
+	tg := telegramtest.NewServer(t, testToken)
+	tg.SetWebhookDirectly(telegramtest.Webhook{URL: hook, SecretToken: "x"})
+	startReceiver(t, newOptions(t, writeConfig(t, chatID, "chat:\n  webhook_url: "+hook+"\n"), t.TempDir(), tg.URL))
+	tg.AddCommand(alice, chatID, 0, "/help")
+	tg.WaitMessages(t, 1, patience)
+	if w := tg.Webhook(); w != nil {
+		t.Errorf("webhook: got %+v, want it deleted", *w)
+	}
+}
+
+// Two receivers on one PostgreSQL in webhook mode: only the holder of the
+// "poller" lease calls setWebhook; when it stops, the other takes the
+// lease over and sets the webhook again.
+func TestWebhookSetByLeaseHolderOnly(t *testing.T) {
+	dsn := pgtest.DB(t)
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "chat:\n  updates: webhook\n  webhook_url: https://127.0.0.1:8443/telegram/updates\n  webhook_secret_token: s3cret-Token_1\n"
+	cfg := writeConfig(t, chatID, extra)
+	const poller = `downtime_receiver_leader{role="poller"}`
+	var rs []*receiver
+	for range 2 {
+		opts := newOptions(t, cfg, "", tg.URL)
+		opts.storage.url = dsn
+		rs = append(rs, startReceiver(t, opts))
+	}
+	holder := -1
+	waitUntil(t, "one receiver holding the poller lease and the webhook set", func() bool {
+		holder = -1
+		for i, r := range rs {
+			if metric(t, r.url, poller) == "1" {
+				if holder >= 0 {
+					t.Fatal("both receivers hold the poller lease")
+				}
+				holder = i
+			}
+		}
+		return holder >= 0 && tg.Webhook() != nil
+	})
+	if got := tg.Calls("setWebhook"); got != 1 {
+		t.Errorf("setWebhook calls with one lease holder: got %d, want 1", got)
+	}
+	if err := rs[holder].stop(); err != nil {
+		t.Fatal(err)
+	}
+	other := rs[1-holder]
+	waitUntil(t, "the other receiver taking the lease over and setting the webhook", func() bool {
+		return metric(t, other.url, poller) == "1" && tg.Calls("setWebhook") == 2
+	})
 }

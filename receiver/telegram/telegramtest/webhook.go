@@ -116,3 +116,15 @@ func (s *Server) Webhook() *Webhook {
 	w.AllowedUpdates = append([]string(nil), w.AllowedUpdates...)
 	return &w
 }
+
+// TakeUpdates removes and returns the pending updates, as Telegram would
+// POST them to the webhook (the fake does not call the URL itself): a test
+// posts each to the receiver with the secret token. Their update_ids come
+// from the same sequence as getUpdates', as in the Bot API.
+func (s *Server) TakeUpdates() []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.updates
+	s.updates = nil
+	return out
+}
