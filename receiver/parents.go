@@ -37,12 +37,17 @@ func newParents(am behind.Lister, st store.Store, lv *live, queued func(), clk c
 }
 
 // parentLister is the Alertmanager that lists the hosts behind a down
-// parent: the one injected by tests, else the configuration's client (a
-// reload may add, change or remove it; without one it lists nothing and a
-// parent's message keeps the count from its annotation).
+// parent: the one injected by tests, else the configuration's client when
+// one is configured at start (nil otherwise: no tracker runs, and no timer
+// of opts.clock, which tests count). A reload may change or remove the
+// client; without one it lists nothing and a parent's message keeps the
+// count from its annotation. One added by a reload needs a restart here.
 func parentLister(injected behind.Lister, am liveAM) behind.Lister {
 	if injected != nil {
 		return injected
+	}
+	if !am.Enabled() {
+		return nil
 	}
 	return am
 }
