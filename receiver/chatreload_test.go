@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/downtime-detector/downtime/internal/pgtest"
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/alertmanager/amtest"
+	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -284,4 +286,50 @@ func TestWebhookSetByLeaseHolderOnly(t *testing.T) {
 	waitUntil(t, "the other receiver taking the lease over and setting the webhook", func() bool {
 		return metric(t, other.url, poller) == "1" && tg.Calls("setWebhook") == 2
 	})
+}
+
+// After a reload to another Alertmanager the reconciler asks the new one:
+// an alert silenced there (by a press after the reload) that resolves gets
+// its recovery in the chat although Alertmanager sends no resolved webhook.
+func TestReloadReconcilesOnNewAlertmanager(t *testing.T) {
+	t.Parallel()
+	amA, amB := amtest.Start(t), amtest.Start(t)
+	tg := telegramtest.NewServer(t, testToken)
+	amSection := func(u string) string {
+		return "alertmanager:\n  urls: [\"" + u + "\"]\n  reconcile_interval: 1s\n"
+	}
+	path := writeConfig(t, chatID, amSection(amA.String()))
+	opts := newOptions(t, path, t.TempDir(), tg.URL)
+	opts.reconcile = &reconcile.Options{RestartGrace: time.Nanosecond, LostGrace: time.Hour}
+	r := startReceiver(t, opts)
+
+	labels := map[string]string{"alertname": "HostDown", "target": "db3.example.lan", "job": "ping"}
+	start := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
+	amtest.PostAlert(t, amB, labels, start, time.Time{}) // only the new Alertmanager knows it
+	a := template.Alert{Status: "firing", Labels: labels, StartsAt: start, Fingerprint: toModel(labels).Fingerprint().String()}
+	mustPost(t, r.url+"/webhook", body("firing", a))
+	firing := tg.WaitMessages(t, 1, patience)[0]
+	settle(t, r.url)
+
+	rewriteConfig(t, path, chatID, amSection(amB.String()))
+	if code, resp := postReload(t, r.url); code != http.StatusOK {
+		t.Fatalf("reload: got %d %q, want 200", code, resp)
+	}
+	tg.AddCallback(telegramtest.Press{From: alice, ChatID: chatID, MessageID: firing.MessageID,
+		Data: callbackData(t, firing.Markup, "1h")})
+	if ans := tg.WaitAnswers(t, 1, patience)[0].Text; !strings.HasPrefix(ans, "Silenced until") {
+		t.Fatalf("press after the reload: got %q, want Silenced until…", ans)
+	}
+	// Let two rounds see it silenced on the new Alertmanager.
+	runs := func() int {
+		n, _ := strconv.Atoi(metric(t, r.url, "downtime_receiver_reconcile_runs_total"))
+		return n
+	}
+	n := runs()
+	waitUntil(t, "two reconcile rounds", func() bool { return runs() >= n+2 })
+	amtest.PostAlert(t, amB, labels, start, time.Now()) // the host recovers while silenced
+	msgs := tg.WaitMessages(t, 2, patience)
+	if !strings.Contains(msgs[1].Plain, "up after") || msgs[1].ReplyTo != firing.MessageID {
+		t.Errorf("recovery: got %q replying to %d, want the resolved reply to %d", msgs[1].Plain, msgs[1].ReplyTo, firing.MessageID)
+	}
 }
