@@ -333,3 +333,24 @@ func TestReloadReconcilesOnNewAlertmanager(t *testing.T) {
 		t.Errorf("recovery: got %q replying to %d, want the resolved reply to %d", msgs[1].Plain, msgs[1].ReplyTo, firing.MessageID)
 	}
 }
+
+// Webhook mode without webhook_url (the user set the webhook): a command
+// addressed to the bot by name in a group is answered (the handler learns
+// the bot's username with getMe).
+func TestWebhookCommandAddressedToBot(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t, testToken)
+	extra := "chat:\n  updates: webhook\n  webhook_secret_token: s3cret-Token_1\n"
+	r := startReceiver(t, newOptions(t, writeConfig(t, chatID, extra), t.TempDir(), tg.URL))
+	update := `{"update_id": 7, "message": {"message_id": 9, "date": 1, "chat": {"id": -100123, "type": "supergroup"},
+		"from": {"id": 1111, "is_bot": false, "first_name": "A", "username": "alice_ops"}, "text": "/help@` + telegramtest.BotUsername + `"}}`
+	if code, _ := post(t, r.url+"/telegram/updates", update, "X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1"); code != http.StatusOK {
+		t.Fatalf("update: got %d, want 200", code)
+	}
+	if msgs := tg.WaitMessages(t, 1, patience); !strings.Contains(msgs[0].Plain, "/status") {
+		t.Errorf("answer to /help@bot: got %q, want the help text", msgs[0].Plain)
+	}
+	if got := tg.Calls("setWebhook"); got != 0 {
+		t.Errorf("setWebhook calls without webhook_url: got %d, want 0", got)
+	}
+}

@@ -122,7 +122,7 @@ func serve(ctx context.Context, opts *options) error {
 	pages := &statusPages{lv: lv, log: st.Incidents(), now: opts.now, logger: logger}
 	mux := newMux(hook, admin, rl, reg, health)
 	pages.Register(mux, readAuth(lv.Auth, webConfigured(opts)))
-	mux.Handle("POST /telegram/updates", acts.updatesHandler(p.botName))
+	mux.Handle("POST /telegram/updates", acts.updatesHandler(p.botNameFor))
 	srv := opts.webLimits.withDefaults().newServer(mux, reg)
 	digests := &digester{lv: lv, st: st, log: st.Incidents(), clk: opts.clock, logger: logger, queued: worker.Notify}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))

@@ -76,6 +76,23 @@ func (p *poller) botName() string {
 	return ""
 }
 
+// botNameFor is our username for the webhook handler: learnt with getMe
+// when not known yet (webhook mode without webhook_url, or a receiver that
+// does not hold the poller lease), "" while Telegram does not answer (a
+// command addressed as /status@bot is then ignored).
+func (p *poller) botNameFor(ctx context.Context, api chatAPI) string {
+	if b := p.botName(); b != "" {
+		return b
+	}
+	b, err := api.GetMe(ctx)
+	if err != nil {
+		p.logger.Debug("getMe failed; commands addressed to the bot by name are ignored meanwhile", "err", err)
+		return ""
+	}
+	p.bot.Store(&b)
+	return b
+}
+
 // changed is the reload hook: it restarts the running mode when the
 // settings it uses changed.
 func (p *poller) changed(prev, next *config.Config) {
@@ -309,7 +326,7 @@ func (a *actions) deliver(ctx context.Context, api chatAPI, u telegram.Update, b
 // updatesHandler is the Telegram webhook mode: Telegram POSTs each update
 // with the secret_token given to setWebhook in the
 // X-Telegram-Bot-Api-Secret-Token header.
-func (a *actions) updatesHandler(bot func() string) http.Handler {
+func (a *actions) updatesHandler(bot func(context.Context, chatAPI) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg().Chat.UpdatesMode() != config.UpdatesWebhook {
 			// Registered always, so that a reload can switch to webhook
@@ -335,7 +352,7 @@ func (a *actions) updatesHandler(bot func() string) http.Handler {
 			return
 		}
 		if api := a.api(); api != nil {
-			a.deliver(r.Context(), api, u, bot())
+			a.deliver(r.Context(), api, u, bot(r.Context(), api))
 		}
 		w.WriteHeader(http.StatusOK)
 	})
