@@ -168,6 +168,14 @@ func TestReloadSwitchesUpdatesMode(t *testing.T) {
 		t.Errorf("getUpdates calls in webhook mode: got %d more, want none (the poller stopped)", got-polls)
 	}
 
+	// off deletes the receiver's webhook too (Telegram would keep POSTing).
+	rewriteConfig(t, path, chatID, "chat:\n  updates: off\n  webhook_url: "+hook+"\n")
+	if code, resp := postReload(t, r.url); code != http.StatusOK {
+		t.Fatalf("reload to off: got %d %q, want 200", code, resp)
+	}
+	waitUntil(t, "deleteWebhook after the switch to off", func() bool { return tg.Webhook() == nil })
+	tg.SetWebhookDirectly(telegramtest.Webhook{URL: hook, SecretToken: secret}) // as it was
+
 	rewriteConfig(t, path, chatID, pollCfg)
 	if code, resp := postReload(t, r.url); code != http.StatusOK {
 		t.Fatalf("reload back to poll mode: got %d %q, want 200", code, resp)

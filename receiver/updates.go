@@ -130,8 +130,28 @@ func (p *poller) runMode(ctx context.Context, c config.Chat) {
 		p.pollLoop(ctx, c)
 	case config.UpdatesWebhook:
 		p.webhookLoop(ctx, c)
+	case config.UpdatesOff:
+		p.offLoop(ctx, c)
 	}
 	<-ctx.Done()
+}
+
+// offLoop deletes our webhook, if one is set, and stops: Telegram would
+// otherwise keep POSTing updates that /telegram/updates now refuses.
+func (p *poller) offLoop(ctx context.Context, c config.Chat) {
+	backoff := minBackoff
+	checked := false
+	for ctx.Err() == nil && !checked {
+		api := p.a.api()
+		if api == nil {
+			return // no Telegram client
+		}
+		if err := p.dropOurWebhook(ctx, api, c, &checked); err != nil && ctx.Err() == nil {
+			p.logger.Warn("checking the Telegram webhook failed; retrying", "in", backoff, "err", err)
+			p.sleep(ctx, backoff)
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
 }
 
 // pollLoop polls until ctx is done. A webhook this receiver set (the one
@@ -177,7 +197,7 @@ func (p *poller) dropOurWebhook(ctx context.Context, api chatAPI, c config.Chat,
 		if err := api.DeleteWebhook(ctx); err != nil {
 			return err
 		}
-		p.logger.Info("deleted the Telegram webhook (chat.updates is poll)", "url", redactURL(info.URL))
+		p.logger.Info("deleted the Telegram webhook", "chat_updates", c.UpdatesMode(), "url", redactURL(info.URL))
 		p.webhookSet = ""
 	}
 	*checked = true
