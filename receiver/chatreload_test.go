@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +18,8 @@ import (
 	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/alertmanager/amtest"
 	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
+	"github.com/downtime-detector/downtime/receiver/config"
+	"github.com/downtime-detector/downtime/receiver/telegram"
 	"github.com/downtime-detector/downtime/receiver/telegram/telegramtest"
 )
 
@@ -360,5 +365,33 @@ func TestWebhookCommandAddressedToBot(t *testing.T) {
 	}
 	if got := tg.Calls("setWebhook"); got != 0 {
 		t.Errorf("setWebhook calls without webhook_url: got %d, want 0", got)
+	}
+}
+
+// A Bot API front end that refuses getWebhookInfo (404) does not stop
+// polling: the check is skipped with a warning; a 5xx is retried.
+func TestWebhookCheckRefused(t *testing.T) {
+	for _, tc := range []struct {
+		code    int
+		checked bool
+	}{{404, true}, {502, false}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tc.code)
+			fmt.Fprintf(w, `{"ok":false,"error_code":%d,"description":"no"}`, tc.code)
+		}))
+		api, err := telegram.New(testToken, srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		p := &poller{logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		checked := false
+		err = p.dropOurWebhook(context.Background(), api, config.Chat{}, &checked)
+		if checked != tc.checked || (err == nil) != tc.checked {
+			t.Errorf("HTTP %d: got checked %v, err %v; want checked %v and an error only when not", tc.code, checked, err, tc.checked)
+		}
+		srv.Close()
+		checkNoSecret(t, "logs", logs.String())
 	}
 }

@@ -190,6 +190,13 @@ func (p *poller) dropOurWebhook(ctx context.Context, api chatAPI, c config.Chat,
 		return nil
 	}
 	info, err := api.GetWebhookInfo(ctx)
+	var te *telegram.Error
+	if errors.As(err, &te) && !te.Retry {
+		// A Bot API front end without getWebhookInfo must not stop polling.
+		p.logger.Warn("getWebhookInfo refused; not checking for a webhook", "err", err)
+		*checked = true
+		return nil
+	}
 	if err != nil {
 		return err
 	}
