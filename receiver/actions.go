@@ -38,6 +38,9 @@ type chatAPI interface {
 	EditMarkup(ctx context.Context, chatID string, messageID int, text string, markup *tgbotapi.InlineKeyboardMarkup) error
 	EditReplyMarkup(ctx context.Context, chatID string, messageID int, markup *tgbotapi.InlineKeyboardMarkup) error
 	SetMyCommands(ctx context.Context, cmds []tgbotapi.BotCommand) error
+	SetWebhook(ctx context.Context, url, secret string) error
+	DeleteWebhook(ctx context.Context) error
+	GetWebhookInfo(ctx context.Context) (telegram.WebhookInfo, error)
 }
 
 // actions wires receiver/chat into the running receiver: it gives firing
@@ -46,7 +49,7 @@ type chatAPI interface {
 type actions struct {
 	st      chatStore
 	lv      *live
-	am      *alertmanager.Client // nil without an Alertmanager URL
+	am      liveAM // the configuration's Alertmanager (none without a URL)
 	actor   *chat.Actor
 	metrics *chat.Metrics
 	now     func() time.Time
@@ -72,13 +75,10 @@ func (a *actions) paced(ctx context.Context, chat string) bool {
 	return true
 }
 
-func newActions(st chatStore, lv *live, am *alertmanager.Client, m *chat.Metrics, now func() time.Time, logger *slog.Logger) *actions {
-	a := &actions{st: st, lv: lv, am: am, metrics: m, now: now, logger: logger}
+func newActions(st chatStore, lv *live, m *chat.Metrics, now func() time.Time, logger *slog.Logger) *actions {
+	a := &actions{st: st, lv: lv, am: liveAM{lv}, metrics: m, now: now, logger: logger}
 	a.actor = &chat.Actor{Store: st, Allowed: func(route string) chat.AllowedUsers { return lv.load().cfg.AllowedUsers(route) },
-		Location: lv.load().cfg.Location(), Now: now, Metrics: m, Logger: logger}
-	if am != nil {
-		a.actor.Silencer = am
-	}
+		Location: lv.load().cfg.Location(), Now: now, Metrics: m, Logger: logger, Silencer: a.am}
 	return a
 }
 
@@ -158,20 +158,20 @@ func (a *actions) keyboard(key string, rec chat.ActionRecord, alert template.Ale
 	now := a.now()
 	cfg := a.cfg()
 	_, morning := chat.UntilMorning(now, cfg.Location())
-	kb := chat.Keyboard{Key: key, CanSilence: a.am != nil, MorningText: morning, GeneratorURL: alert.GeneratorURL,
+	kb := chat.Keyboard{Key: key, CanSilence: a.am.Enabled(), MorningText: morning, GeneratorURL: alert.GeneratorURL,
 		Silenced: rec.Silenced(now), Acked: rec.AckedBy != ""}
 	if lt := cfg.Chat.Grafana(); lt != nil {
 		if u, err := lt.Execute(chat.LinkData{Labels: alert.Labels, StartsAt: alert.StartsAt}); err == nil {
 			kb.GrafanaURL = u
 		}
 	}
-	if a.am != nil && len(a.am.URLs()) > 0 {
+	if urls := a.am.URLs(); len(urls) > 0 {
 		if ms, err := alertmanager.SilenceMatchers(alert.Labels); err == nil {
 			var ss []string
 			for _, m := range ms {
 				ss = append(ss, m.String())
 			}
-			kb.SilenceFormURL = chat.SilenceFormURL(a.am.URLs()[0], ss)
+			kb.SilenceFormURL = chat.SilenceFormURL(urls[0], ss)
 		}
 	}
 	return kb
@@ -317,7 +317,7 @@ func (a *actions) command(ctx context.Context, api chatAPI, m *telegram.Incoming
 	case cmd.Name == chat.CmdSilences:
 		text, markup, err = a.silences(ctx, m)
 	default:
-		text = chat.HelpText(a.am != nil)
+		text = chat.HelpText(a.am.Enabled())
 	}
 	if err != nil {
 		a.logger.Warn("answering a command", "command", cmd.Name, "err", err)
@@ -370,7 +370,7 @@ func (a *actions) status(chatID int64) (string, error) {
 // key is made for this chat (and the route of this chat, whose
 // allowed_users then apply).
 func (a *actions) silences(ctx context.Context, m *telegram.IncomingMessage) (string, *tgbotapi.InlineKeyboardMarkup, error) {
-	if a.am == nil {
+	if !a.am.Enabled() {
 		return "Silences need an Alertmanager URL in the receiver's configuration.", nil, nil
 	}
 	all, err := a.am.ListSilences(ctx)

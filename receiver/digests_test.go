@@ -24,7 +24,7 @@ func startDigester(t *testing.T, st store.Store, inc *bolt.Store, fc *clocktest.
 	t.Helper()
 	opts := newOptions(t, writeConfig(t, "-100", extra), "", "")
 	opts.dryRun = true
-	cur, err := loadCurrent(opts, nil)
+	cur, err := loadCurrent(opts, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,13 @@ func (d *dryRunSender) GetUpdates(context.Context, int, time.Duration) ([]telegr
 
 func (d *dryRunSender) SetMyCommands(context.Context, []tgbotapi.BotCommand) error { return nil }
 
+// The webhook calls are never made in --dry-run either (no poller runs).
+func (d *dryRunSender) SetWebhook(context.Context, string, string) error { return nil }
+func (d *dryRunSender) DeleteWebhook(context.Context) error              { return nil }
+func (d *dryRunSender) GetWebhookInfo(context.Context) (telegram.WebhookInfo, error) {
+	return telegram.WebhookInfo{}, nil
+}
+
 func (d *dryRunSender) AnswerCallbackQuery(_ context.Context, id, text string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -9,6 +9,10 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/downtime-detector/downtime/receiver/alertmanager"
+	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
+	"github.com/downtime-detector/downtime/receiver/behind"
+	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/delivery"
 	"github.com/downtime-detector/downtime/receiver/render"
@@ -87,4 +91,67 @@ func (l *live) Send(ctx context.Context, m telegram.Message) (int, error) {
 // Edit edits through the current configuration's Telegram client.
 func (l *live) Edit(ctx context.Context, chatID string, id int, text string) error {
 	return l.load().sender.Edit(ctx, chatID, id, text)
+}
+
+// liveAM is the Alertmanager client of the configuration in force, for the
+// buttons, the /silences command, the reconciler and the parent lists: a
+// reload that changes the alertmanager section applies to their next call.
+// Without a URL its calls fail with alertmanager.ErrNotConfigured (Alerts
+// lists none, Snapshots none).
+type liveAM struct{ lv *live }
+
+var (
+	_ chat.Silencer    = liveAM{}
+	_ behind.Lister    = liveAM{}
+	_ reconcile.Source = liveAM{}
+)
+
+func (a liveAM) client() *alertmanager.Client { return a.lv.load().am }
+
+// Enabled reports whether an Alertmanager URL is configured now.
+func (a liveAM) Enabled() bool { return a.client() != nil }
+
+// URLs are the configured peers without credentials (none without a URL).
+func (a liveAM) URLs() []string {
+	if c := a.client(); c != nil {
+		return c.URLs()
+	}
+	return nil
+}
+
+func (a liveAM) CreateSilence(ctx context.Context, r alertmanager.SilenceRequest) (alertmanager.Created, error) {
+	if c := a.client(); c != nil {
+		return c.CreateSilence(ctx, r)
+	}
+	return alertmanager.Created{}, alertmanager.ErrNotConfigured
+}
+
+func (a liveAM) ExpireSilence(ctx context.Context, id string) error {
+	if c := a.client(); c != nil {
+		return c.ExpireSilence(ctx, id)
+	}
+	return alertmanager.ErrNotConfigured
+}
+
+func (a liveAM) ListSilences(ctx context.Context) ([]alertmanager.Silence, error) {
+	if c := a.client(); c != nil {
+		return c.ListSilences(ctx)
+	}
+	return nil, alertmanager.ErrNotConfigured
+}
+
+// Alerts lists none without a URL: a down parent's message then keeps the
+// count from its annotation.
+func (a liveAM) Alerts(ctx context.Context, filter []string) ([]alertmanager.Alert, error) {
+	if c := a.client(); c != nil {
+		return c.Alerts(ctx, filter)
+	}
+	return nil, nil
+}
+
+func (a liveAM) Snapshots(ctx context.Context, filter []string) []alertmanager.Snapshot {
+	if c := a.client(); c != nil {
+		return c.Snapshots(ctx, filter)
+	}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/internal/clock"
-	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/behind"
 	"github.com/downtime-detector/downtime/receiver/store"
 )
@@ -38,11 +37,17 @@ func newParents(am behind.Lister, st store.Store, lv *live, queued func(), clk c
 }
 
 // parentLister is the Alertmanager that lists the hosts behind a down
-// parent: the one injected by tests, else the receiver's configured client.
-// A nil *alertmanager.Client must not become a non-nil interface.
-func parentLister(injected behind.Lister, am *alertmanager.Client) behind.Lister {
-	if injected != nil || am == nil {
+// parent: the one injected by tests, else the configuration's client when
+// one is configured at start (nil otherwise: no tracker runs, and no timer
+// of opts.clock, which tests count). A reload may change or remove the
+// client; without one it lists nothing and a parent's message keeps the
+// count from its annotation. One added by a reload needs a restart here.
+func parentLister(injected behind.Lister, am liveAM) behind.Lister {
+	if injected != nil {
 		return injected
+	}
+	if !am.Enabled() {
+		return nil
 	}
 	return am
 }

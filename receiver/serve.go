@@ -20,6 +20,7 @@ import (
 
 	"github.com/downtime-detector/downtime/internal/clock"
 	"github.com/downtime-detector/downtime/internal/reload"
+	"github.com/downtime-detector/downtime/receiver/alertmanager"
 	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/config"
 	"github.com/downtime-detector/downtime/receiver/deadletter"
@@ -82,7 +83,11 @@ func newSender(opts *options, cfg *config.Config) (delivery.Sender, error) {
 // ready while Telegram is unreachable.
 func serve(ctx context.Context, opts *options) error {
 	logger := opts.logger
-	cur, err := loadCurrent(opts, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector(program),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	amm := alertmanager.NewMetrics(reg)
+	cur, err := loadCurrent(opts, nil, amm)
 	if err != nil {
 		return err
 	}
@@ -91,27 +96,21 @@ func serve(ctx context.Context, opts *options) error {
 		return err
 	}
 	defer st.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector(program),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	limits := delivery.DefaultLimits()
 	if opts.limits != nil {
 		limits = *opts.limits
 	}
 	lv := newLive(cur, opts.now, logger)
-	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv))
-	am, err := newAlertmanager(cur.cfg, logger, reg)
-	if err != nil {
-		return err
-	}
-	acts := newActions(st, lv, am, chat.NewMetrics(reg), opts.now, logger)
+	acts := newActions(st, lv, chat.NewMetrics(reg), opts.now, logger)
+	p := newPoller(acts, logger)
+	rl := reload.New(program, reg, logger, opts.clock.Now, applyReload(opts, lv, amm, p.changed))
 	shared := leaser(st)
 	worker := delivery.New(delivery.Options{Store: st, Sender: lv, Limits: limits, Logger: logger,
 		Registerer: reg, EditText: lv.EditText, Clock: opts.clock, Poll: pollFor(shared), Keyboard: acts})
 	acts.pace = worker.Pace
 	sender := ha.New(ha.Options{Leaser: shared, Name: "sender", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
-	par := newParents(parentLister(opts.alerts, am), st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
+	par := newParents(parentLister(opts.alerts, liveAM{lv}), st, lv, worker.Notify, opts.clock, opts.now, logger, reg)
 	hb := newHeartbeat(opts, st, lv, reg, worker.Notify)
 	hook := webhook.New(webhook.Options{Store: st, Router: lv, Renderer: lv, Auth: lv.Auth,
 		Logger: logger, Registerer: reg, Now: opts.now, Queued: worker.Notify, Observe: par.observe,
@@ -123,12 +122,7 @@ func serve(ctx context.Context, opts *options) error {
 	pages := &statusPages{lv: lv, log: st.Incidents(), now: opts.now, logger: logger}
 	mux := newMux(hook, admin, rl, reg, health)
 	pages.Register(mux, readAuth(lv.Auth, webConfigured(opts)))
-	// The poller's backoff runs on the real clock: tests that move
-	// opts.clock count the worker's and the pruner's timers.
-	p := &poller{a: acts, clock: clock.Real(), logger: logger}
-	if cur.cfg.Chat.UpdatesMode() == config.UpdatesWebhook {
-		mux.Handle("POST /telegram/updates", acts.updatesHandler(func() string { return p.bot }))
-	}
+	mux.Handle("POST /telegram/updates", acts.updatesHandler(p.botNameFor))
 	srv := opts.webLimits.withDefaults().newServer(mux, reg)
 	digests := &digester{lv: lv, st: st, log: st.Incidents(), clk: opts.clock, logger: logger, queued: worker.Notify}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -140,7 +134,7 @@ func serve(ctx context.Context, opts *options) error {
 	wg.Go(func() { hb.Run(workCtx) })
 	pollLease := ha.New(ha.Options{Leaser: shared, Name: "poller", TTL: opts.storage.leaseTTL,
 		Renew: opts.storage.leaseRenew, Clock: opts.clock, Logger: logger, Registerer: reg})
-	startChat(workCtx, &wg, cur.cfg, p, pollLease, am, holder{st: st, hook: hook}, reg, opts)
+	startChat(workCtx, &wg, lv, p, pollLease, holder{st: st, hook: hook}, reg, opts)
 	defer func() { stopWork(); wg.Wait() }()
 
 	logger.Info("starting "+program, "version", version.Info(), "storage", st.Path(),

@@ -8,14 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downtime-detector/downtime/internal/clock"
-	"github.com/downtime-detector/downtime/receiver/alertmanager"
+	"github.com/downtime-detector/downtime/internal/reload"
 	"github.com/downtime-detector/downtime/receiver/alertmanager/reconcile"
 	"github.com/downtime-detector/downtime/receiver/chat"
 	"github.com/downtime-detector/downtime/receiver/config"
@@ -37,27 +39,138 @@ const (
 	pressTimeout = 30 * time.Second
 )
 
-// poller reads updates with getUpdates long polling. The offset is stored
-// before an update is handled: after a crash in between, that one press is
-// lost (the user presses again) rather than carried out twice.
+// poller gets the updates the way chat.updates says, under the "poller"
+// lease (only one receiver of a group does it): "poll" reads them with
+// getUpdates long polling, "webhook" calls setWebhook (chat.webhook_url)
+// so that Telegram POSTs them to /telegram/updates, "off" does neither.
+// A reload that changes the mode, the webhook URL or secret, or the bot
+// token restarts it (changed), so that a switch stops the poller and starts
+// the other way at once.
+//
+// The offset is stored before an update is handled: after a crash in
+// between, that one press is lost (the user presses again) rather than
+// carried out twice.
 type poller struct {
 	a      *actions
 	clock  clock.Clock
 	logger *slog.Logger
+	kick   chan struct{} // capacity 1: the updates settings changed
 
-	bot         string // our username, for /cmd@bot in groups
+	bot         atomic.Pointer[string] // our username, for /cmd@bot in groups; read by the webhook handler
 	commandsSet bool
-	conflict    bool // a 409 was logged and has not cleared yet
+	conflict    bool   // a 409 was logged and has not cleared yet
+	webhookSet  string // the URL this process gave setWebhook ("" none): a webhook it may delete
 }
 
+func newPoller(a *actions, logger *slog.Logger) *poller {
+	// The poller's backoff runs on the real clock: tests that move
+	// opts.clock count the worker's and the pruner's timers.
+	return &poller{a: a, clock: clock.Real(), logger: logger, kick: make(chan struct{}, 1)}
+}
+
+// botName is our username ("" until getMe worked).
+func (p *poller) botName() string {
+	if b := p.bot.Load(); b != nil {
+		return *b
+	}
+	return ""
+}
+
+// botNameFor is our username for the webhook handler: learnt with getMe
+// when not known yet (webhook mode without webhook_url, or a receiver that
+// does not hold the poller lease), "" while Telegram does not answer (a
+// command addressed as /status@bot is then ignored).
+func (p *poller) botNameFor(ctx context.Context, api chatAPI) string {
+	if b := p.botName(); b != "" {
+		return b
+	}
+	b, err := api.GetMe(ctx)
+	if err != nil {
+		p.logger.Debug("getMe failed; commands addressed to the bot by name are ignored meanwhile", "err", err)
+		return ""
+	}
+	p.bot.Store(&b)
+	return b
+}
+
+// changed is the reload hook: it restarts the running mode when the
+// settings it uses changed.
+func (p *poller) changed(prev, next *config.Config) {
+	a, b := prev.Chat, next.Chat
+	if a.UpdatesMode() != b.UpdatesMode() || a.WebhookURL != b.WebhookURL ||
+		a.WebhookSecretToken != b.WebhookSecretToken || prev.Telegram.Token() != next.Telegram.Token() {
+		reload.Coalesce(p.kick)
+	}
+}
+
+// run does what the current chat.updates says until ctx is done (the
+// lease lost, or shutdown), starting again after each change.
 func (p *poller) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		chat := p.a.cfg().Chat
+		mctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.runMode(mctx, chat)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-p.kick:
+			p.logger.Info("Telegram updates settings changed", "chat_updates", p.a.cfg().Chat.UpdatesMode())
+		}
+		cancel()
+		<-done
+	}
+}
+
+func (p *poller) runMode(ctx context.Context, c config.Chat) {
+	switch c.UpdatesMode() {
+	case config.UpdatesPoll:
+		p.pollLoop(ctx, c)
+	case config.UpdatesWebhook:
+		p.webhookLoop(ctx, c)
+	case config.UpdatesOff:
+		p.offLoop(ctx, c)
+	}
+	<-ctx.Done()
+}
+
+// offLoop deletes our webhook, if one is set, and stops: Telegram would
+// otherwise keep POSTing updates that /telegram/updates now refuses.
+func (p *poller) offLoop(ctx context.Context, c config.Chat) {
 	backoff := minBackoff
+	checked := false
+	for ctx.Err() == nil && !checked {
+		api := p.a.api()
+		if api == nil {
+			return // no Telegram client
+		}
+		if err := p.dropOurWebhook(ctx, api, c, &checked); err != nil && ctx.Err() == nil {
+			p.logger.Warn("checking the Telegram webhook failed; retrying", "in", backoff, "err", err)
+			p.sleep(ctx, backoff)
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
+}
+
+// pollLoop polls until ctx is done. A webhook this receiver set (the one
+// it set before a switch, or chat.webhook_url) is deleted first: Telegram
+// refuses getUpdates (409) while a webhook is set. Someone else's webhook
+// is left alone and reported by the 409 warning.
+func (p *poller) pollLoop(ctx context.Context, c config.Chat) {
+	backoff := minBackoff
+	checked := false
 	for ctx.Err() == nil {
 		api := p.a.api()
 		if api == nil {
-			return // --dry-run
+			return // no Telegram client
 		}
-		if err := p.poll(ctx, api); err != nil {
+		err := p.dropOurWebhook(ctx, api, c, &checked)
+		if err == nil {
+			err = p.poll(ctx, api)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -70,23 +183,100 @@ func (p *poller) run(ctx context.Context) {
 	}
 }
 
-// poll does one getUpdates round and handles what it returns.
-func (p *poller) poll(ctx context.Context, api chatAPI) error {
-	if p.bot == "" {
+// dropOurWebhook deletes the bot's webhook when it is ours, once per
+// polling start (*checked).
+func (p *poller) dropOurWebhook(ctx context.Context, api chatAPI, c config.Chat, checked *bool) error {
+	if *checked {
+		return nil
+	}
+	info, err := api.GetWebhookInfo(ctx)
+	var te *telegram.Error
+	if errors.As(err, &te) && !te.Retry {
+		// A Bot API front end without getWebhookInfo must not stop polling.
+		p.logger.Warn("getWebhookInfo refused; not checking for a webhook", "err", err)
+		*checked = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if info.URL != "" && (info.URL == p.webhookSet || info.URL == c.WebhookURL) {
+		if err := api.DeleteWebhook(ctx); err != nil {
+			return err
+		}
+		p.logger.Info("deleted the Telegram webhook", "chat_updates", c.UpdatesMode(), "url", redactURL(info.URL))
+		p.webhookSet = ""
+	}
+	*checked = true
+	return nil
+}
+
+// webhookLoop sets the webhook (retrying with backoff) and waits. Without
+// chat.webhook_url it leaves the webhook to the user, as before.
+func (p *poller) webhookLoop(ctx context.Context, c config.Chat) {
+	if c.WebhookURL == "" {
+		p.logger.Info("chat.updates is webhook without chat.webhook_url: not calling setWebhook " +
+			"(set the webhook with the same secret_token yourself)")
+		return
+	}
+	backoff := minBackoff
+	for ctx.Err() == nil {
+		api := p.a.api()
+		if api == nil {
+			return // no Telegram client
+		}
+		err := p.setWebhook(ctx, api, c)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		p.logger.Warn("setting the Telegram webhook failed; retrying", "in", backoff, "err", err)
+		p.sleep(ctx, backoff)
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// setWebhook gives Telegram the URL and secret token, and learns the bot's
+// username and registers the commands as polling does.
+func (p *poller) setWebhook(ctx context.Context, api chatAPI, c config.Chat) error {
+	if err := p.setup(ctx, api); err != nil {
+		return err
+	}
+	if err := api.SetWebhook(ctx, c.WebhookURL, string(c.WebhookSecretToken)); err != nil {
+		return err
+	}
+	p.webhookSet = c.WebhookURL
+	p.logger.Info("Telegram webhook set", "url", redactURL(c.WebhookURL), "allowed_updates", telegram.AllowedUpdates)
+	return nil
+}
+
+// setup learns our username and registers the commands (retried every
+// round until it works: Telegram being down at start must not block
+// anything else).
+func (p *poller) setup(ctx context.Context, api chatAPI) error {
+	if p.botName() == "" {
 		bot, err := api.GetMe(ctx)
 		if err != nil {
 			return err
 		}
-		p.bot = bot
+		p.bot.Store(&bot)
 	}
 	if !p.commandsSet {
-		// Retried every round until it works: Telegram being down at start
-		// must not block anything else.
 		if err := api.SetMyCommands(ctx, chat.Commands()); err != nil {
 			p.logger.Debug("setMyCommands failed; will retry", "err", err)
 		} else {
 			p.commandsSet = true
 		}
+	}
+	return nil
+}
+
+// poll does one getUpdates round and handles what it returns.
+func (p *poller) poll(ctx context.Context, api chatAPI) error {
+	if err := p.setup(ctx, api); err != nil {
+		return err
 	}
 	offset, err := p.a.st.UpdatesOffset()
 	if err != nil {
@@ -101,9 +291,19 @@ func (p *poller) poll(ctx context.Context, api chatAPI) error {
 		p.conflict = false
 	}
 	for _, u := range ups {
-		p.a.deliver(ctx, api, u, p.bot)
+		p.a.deliver(ctx, api, u, p.botName())
 	}
 	return nil
+}
+
+// redactURL is a webhook URL without its path and query, which may hold a
+// secret (Telegram once advised putting the bot token in the path).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparsable>"
+	}
+	return u.Scheme + "://" + u.Host + "/..."
 }
 
 // failed logs a polling error; a 409 (another receiver polls the same bot,
@@ -153,8 +353,14 @@ func (a *actions) deliver(ctx context.Context, api chatAPI, u telegram.Update, b
 // updatesHandler is the Telegram webhook mode: Telegram POSTs each update
 // with the secret_token given to setWebhook in the
 // X-Telegram-Bot-Api-Secret-Token header.
-func (a *actions) updatesHandler(bot func() string) http.Handler {
+func (a *actions) updatesHandler(bot func(context.Context, chatAPI) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg().Chat.UpdatesMode() != config.UpdatesWebhook {
+			// Registered always, so that a reload can switch to webhook
+			// mode; answered only in it.
+			http.NotFound(w, r)
+			return
+		}
 		want := string(a.cfg().Chat.WebhookSecretToken)
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
@@ -173,7 +379,7 @@ func (a *actions) updatesHandler(bot func() string) http.Handler {
 			return
 		}
 		if api := a.api(); api != nil {
-			a.deliver(r.Context(), api, u, bot())
+			a.deliver(r.Context(), api, u, bot(r.Context(), api))
 		}
 		w.WriteHeader(http.StatusOK)
 	})
@@ -232,32 +438,23 @@ func storeRef(h reconcile.Held) store.AlertRef {
 	return store.AlertRef{Route: h.Route, Fingerprint: h.Fingerprint, StartsAt: h.StartsAt}
 }
 
-// newAlertmanager is the Alertmanager client, nil without a URL.
-func newAlertmanager(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*alertmanager.Client, error) {
-	if !cfg.Alertmanager.Enabled() {
-		return nil, nil
-	}
-	return alertmanager.New(cfg.Alertmanager.Client(), logger, reg)
-}
-
-// startChat starts reading updates (long polling unless the config says
-// webhook or off, never in --dry-run) and, with an Alertmanager, the
-// reconciler. Neither blocks the start: both retry while Telegram or
-// Alertmanager are down.
+// startChat starts getting updates (the poller, which follows
+// chat.updates across reloads; never in --dry-run) and the reconciler,
+// which runs its rounds while an Alertmanager URL is configured. Neither
+// blocks the start: both retry while Telegram or Alertmanager are down.
 //
-// Polling runs under the "poller" lease: with several receivers on one
+// The poller runs under the "poller" lease: with several receivers on one
 // PostgreSQL only one of them calls getUpdates (Telegram answers a second
-// poller 409), and another takes over when it dies.
-func startChat(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, p *poller, lease *ha.Leader,
-	am *alertmanager.Client, h holder, reg prometheus.Registerer, opts *options) {
-	if cfg.Chat.UpdatesMode() == config.UpdatesPoll && !opts.dryRun {
+// poller 409) or setWebhook, and another takes over when it dies.
+func startChat(ctx context.Context, wg *sync.WaitGroup, lv *live, p *poller, lease *ha.Leader,
+	h holder, reg prometheus.Registerer, opts *options) {
+	if !opts.dryRun {
 		wg.Go(func() { lease.Run(ctx, p.run) })
 	}
-	if am == nil {
-		return
-	}
+	am := liveAM{lv}
 	loop := reconcile.NewLoop(am, h, reg, opts.logger)
-	loop.Interval, loop.Now = cfg.Alertmanager.Interval(), opts.now
+	loop.Now, loop.Active = opts.now, am.Enabled
+	loop.Every = func() time.Duration { return lv.load().cfg.Alertmanager.Interval() }
 	if opts.reconcile != nil {
 		loop.Options = *opts.reconcile
 	}

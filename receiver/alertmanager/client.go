@@ -33,7 +33,14 @@ type Config struct {
 	HTTPClientConfig commoncfg.HTTPClientConfig
 	// Timeout per request; DefaultTimeout when zero.
 	Timeout time.Duration
+	// Metrics, when set, are used instead of registering new ones on the
+	// registerer New gets (a client rebuilt by a reload).
+	Metrics *Metrics
 }
+
+// ErrNotConfigured: no Alertmanager URL is configured (the receiver then
+// has no silence buttons and no reconciler).
+var ErrNotConfigured = errors.New("no Alertmanager URL configured")
 
 // ParseURL checks one --alertmanager.url value: http or https, a host, no
 // credentials (they belong in the http client config, where they are kept
@@ -82,7 +89,7 @@ type Client struct {
 // New builds a client. reg may be nil (no metrics); logger may be nil.
 func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Client, error) {
 	if len(cfg.URLs) == 0 {
-		return nil, errors.New("alertmanager: no URL configured")
+		return nil, fmt.Errorf("alertmanager: %w", ErrNotConfigured)
 	}
 	if err := cfg.HTTPClientConfig.Validate(); err != nil {
 		return nil, fmt.Errorf("alertmanager http client config: %w", err)
@@ -94,7 +101,12 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Client, e
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{timeout: cfg.Timeout, logger: logger, metrics: newMetrics(reg)}
+	c := &Client{timeout: cfg.Timeout, logger: logger}
+	if cfg.Metrics != nil {
+		c.metrics = cfg.Metrics.m
+	} else {
+		c.metrics = newMetrics(reg)
+	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}

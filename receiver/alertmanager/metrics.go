@@ -14,6 +14,14 @@ import (
 // of errors, with underscores).
 var Operations = []string{"create_silence", "expire_silence", "list_silences", "list_alerts", "status"}
 
+// Metrics are the client's metrics, registered once. A reload that builds
+// a new Client passes the old one's (Config.Metrics), so the counters go
+// on and nothing is registered twice.
+type Metrics struct{ m *metrics }
+
+// NewMetrics registers the client's metrics on reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics { return &Metrics{m: newMetrics(reg)} }
+
 type metrics struct {
 	requests *prometheus.CounterVec
 	failed   *prometheus.CounterVec

@@ -154,6 +154,11 @@ func (a *Actor) silence(ctx context.Context, p Press, act Action, rec ActionReco
 	created, err := a.Silencer.CreateSilence(ctx, alertmanager.SilenceRequest{Labels: rec.Labels,
 		CreatedBy: p.User.CreatedBy(), Comment: SilenceComment(p.User, MessageLink(rec.ChatID, p.ChatUsername, rec.MessageID)),
 		StartsAt: now, EndsAt: until})
+	if errors.Is(err, alertmanager.ErrNotConfigured) {
+		// Removed from the configuration by a reload since the buttons were sent.
+		o.Result, o.Answer = ResultFailed, answerNoAM
+		return o, nil
+	}
 	if err != nil {
 		a.logger().Warn("silence failed", "err", err)
 		o.Result, o.Answer = ResultFailed, shortAnswer("Not silenced: "+err.Error())
@@ -181,6 +186,9 @@ func (a *Actor) unsilence(ctx context.Context, rec ActionRecord, now time.Time) 
 	}
 	err := a.Silencer.ExpireSilence(ctx, rec.SilenceID)
 	switch {
+	case errors.Is(err, alertmanager.ErrNotConfigured):
+		o.Result, o.Answer = ResultFailed, answerNoAM
+		return o, nil
 	case errors.Is(err, alertmanager.ErrSilenceNotFound):
 		o.Answer = "The silence was already gone."
 	case err != nil:

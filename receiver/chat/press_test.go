@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,12 @@ func TestPressAlertmanagerFails(t *testing.T) {
 	}
 	if rec, _ := st.Action("KEY"); rec.SilenceID != "" {
 		t.Errorf("record %+v marked silenced after a failure", rec)
+	}
+
+	// A reload removed the Alertmanager URL since the buttons were sent.
+	sil.err = fmt.Errorf("wrapped: %w", alertmanager.ErrNotConfigured)
+	if o := a.HandlePress(context.Background(), alice, data(SilenceHour)); o.Result != ResultFailed || o.Answer != answerNoAM {
+		t.Errorf("alertmanager removed by a reload: got %+v, want %q", o, answerNoAM)
 	}
 
 	a.Silencer = nil

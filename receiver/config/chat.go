@@ -52,6 +52,12 @@ type Chat struct {
 	// WebhookSecretToken is Telegram's secret_token, checked in the
 	// X-Telegram-Bot-Api-Secret-Token header in webhook mode.
 	WebhookSecretToken commoncfg.Secret `yaml:"webhook_secret_token,omitempty"`
+	// WebhookURL is the public URL of this receiver's /telegram/updates,
+	// given to setWebhook in webhook mode (Telegram's cloud wants https on
+	// port 443, 80, 88 or 8443). Unset: the receiver does not call
+	// setWebhook (set it yourself). In poll mode a webhook set to this URL
+	// is deleted, as getUpdates does not work while one is set.
+	WebhookURL string `yaml:"webhook_url,omitempty"`
 
 	grafana *LinkTemplate
 }
@@ -156,6 +162,18 @@ func (c *Chat) UnmarshalYAML(node *yaml.Node) error {
 	if c.Updates == UpdatesWebhook && c.WebhookSecretToken == "" {
 		return atLine(node, "chat: \"webhook_secret_token\" is required with updates: webhook")
 	}
+	if c.WebhookSecretToken != "" && !validSecretToken(string(c.WebhookSecretToken)) {
+		// The value is a secret: the error does not show it.
+		return atLine(field(node, "webhook_secret_token"), "chat: \"webhook_secret_token\" must be 1 to 256 characters "+
+			"of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+	}
+	if c.WebhookURL != "" {
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return atLine(field(node, "webhook_url"), "chat: \"webhook_url\" must be an absolute http or https URL, got %q",
+				redactedURL(c.WebhookURL))
+		}
+	}
 	if c.GrafanaURL != "" {
 		lt, err := ParseLinkTemplate("grafana_url", c.GrafanaURL)
 		if err != nil {
@@ -164,6 +182,27 @@ func (c *Chat) UnmarshalYAML(node *yaml.Node) error {
 		c.grafana = lt
 	}
 	return nil
+}
+
+// validSecretToken is the Bot API's rule for secret_token.
+func validSecretToken(s string) bool {
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// redactedURL is s without a password, for errors.
+func redactedURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
 }
 
 // UpdatesMode is Updates with its default.

@@ -50,7 +50,7 @@
 //	            heartbeat_lost[_file], heartbeat_back[_file]}
 //	heartbeat: {alertname: Watchdog, timeout: 5m}  # heartbeat.go
 //	alertmanager: {urls, timeout: 10s, reconcile_interval: 15s, http_config: {...}}  # prometheus/common HTTPClientConfig
-//	chat: {grafana_url, updates: poll|webhook|off, webhook_secret_token}
+//	chat: {grafana_url, updates: poll|webhook|off, webhook_secret_token, webhook_url}
 //	routes[].allowed_users: ["@alice_ops", "123456789"]
 //
 // receiver/TEMPLATES.md documents every key. Template files are read here;

@@ -32,6 +32,8 @@ func TestInvalid(t *testing.T) {
 		{"alertmanager-http-config", `line 9: alertmanager: "http_config": unknown field "pasword"`},
 		{"chat-updates", `line 5: chat: "updates" must be "poll", "webhook" or "off", got "push"`},
 		{"chat-webhook-secret", `line 5: chat: "webhook_secret_token" is required with updates: webhook`},
+		{"chat-webhook-secret-chars", `line 7: chat: "webhook_secret_token" must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)`},
+		{"chat-webhook-url", `line 6: chat: "webhook_url" must be an absolute http or https URL, got "/telegram/updates"`},
 		{"chat-grafana-url", `line 5: chat: "grafana_url": template: grafana_url:1: unclosed action`},
 		{"route-allowed-users", `line 7: route "ops": "allowed_users"[1]: user id -5 must be positive (negative ids are chats)`},
 		{"authorization-credentials-and-file", `line 6: webhook_auth: authorization: "credentials" and "credentials_file" are mutually exclusive`},

@@ -50,6 +50,12 @@ type Loop struct {
 	// logged; the round's decisions stand).
 	Load func() (State, error)
 	Save func(State) error
+	// Active, when set, is asked before each round: false skips it (no
+	// Alertmanager configured now; a reload may add one).
+	Active func() bool
+	// Every, when set, is the interval, read before each wait (a reload
+	// may change it); else Interval.
+	Every func() time.Duration
 
 	loaded  bool
 	state   State
@@ -65,16 +71,23 @@ func NewLoop(src Source, h Holder, reg prometheus.Registerer, logger *slog.Logge
 		Now: time.Now, Logger: logger, state: State{}, metrics: newMetrics(reg)}
 }
 
-// Run does a round every Interval until ctx ends.
+// Run does a round every Interval (or Every) until ctx ends, skipping the
+// rounds while Active says no.
 func (l *Loop) Run(ctx context.Context) error {
-	t := time.NewTicker(l.Interval)
-	defer t.Stop()
 	for {
-		if _, err := l.Once(ctx); err != nil && ctx.Err() == nil {
-			l.Logger.Warn("reconcile round failed", "err", err)
+		if l.Active == nil || l.Active() {
+			if _, err := l.Once(ctx); err != nil && ctx.Err() == nil {
+				l.Logger.Warn("reconcile round failed", "err", err)
+			}
 		}
+		d := l.Interval
+		if l.Every != nil {
+			d = l.Every()
+		}
+		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
 		}

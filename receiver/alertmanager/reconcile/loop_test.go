@@ -204,3 +204,58 @@ func TestRunStopsOnCancel(t *testing.T) {
 		t.Errorf("resolved %+v, want one, suppressed", h.resolved)
 	}
 }
+
+// countingHolder counts the rounds that asked it.
+type countingHolder struct {
+	fakeHolder
+	calls chan struct{}
+}
+
+func (h *countingHolder) Firing(ctx context.Context) ([]Held, error) {
+	select {
+	case h.calls <- struct{}{}:
+	default:
+	}
+	return h.fakeHolder.Firing(ctx)
+}
+
+// Run skips its rounds while Active says no, and reads Every before each
+// wait: a reload that adds an Alertmanager starts the rounds.
+func TestRunActiveAndEvery(t *testing.T) {
+	h := &countingHolder{calls: make(chan struct{}, 1)}
+	l := NewLoop(&fixedSource{}, h, nil, nil)
+	var mu sync.Mutex
+	active, everyCalls := false, 0
+	l.Active = func() bool { mu.Lock(); defer mu.Unlock(); return active }
+	l.Every = func() time.Duration { mu.Lock(); defer mu.Unlock(); everyCalls++; return time.Millisecond }
+	l.Interval = time.Hour // never used: Every wins
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = l.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// Several inactive rounds pass without asking the holder.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := everyCalls
+		mu.Unlock()
+		if n >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not wait Every between rounds")
+		}
+	}
+	select {
+	case <-h.calls:
+		t.Fatal("the holder was asked while Active said no")
+	default:
+	}
+	mu.Lock()
+	active = true
+	mu.Unlock()
+	select {
+	case <-h.calls:
+	case <-time.After(time.Minute):
+		t.Fatal("no round within a minute after Active said yes")
+	}
+}

@@ -130,6 +130,12 @@ func (s *Server) handler(method string) func(map[string]string) (any, *apiError)
 		return s.editMessageReplyMarkup
 	case "setmycommands":
 		return s.setMyCommands
+	case "setwebhook":
+		return s.setWebhook
+	case "deletewebhook":
+		return s.deleteWebhook
+	case "getwebhookinfo":
+		return s.getWebhookInfo
 	}
 	return nil
 }

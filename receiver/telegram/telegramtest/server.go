@@ -30,10 +30,15 @@
 //     getUpdates request"; answerCallbackQuery for a query id that exists,
 //     once (else 400 "query is too old ... or query ID is invalid");
 //     setMyCommands.
+//   - setWebhook, deleteWebhook, getWebhookInfo (webhook.go): while a
+//     webhook is set getUpdates answers 409 "Conflict: can't use getUpdates
+//     method while webhook is active; ..."; setting one terminates a
+//     waiting getUpdates with 409 "Conflict: terminated by setWebhook
+//     request". Updates are not delivered to the webhook URL.
 //
 // Controls: AddCallback, AddCommand (updates from users), SetDown (502 HTML page), SetUnreachable (connections dropped),
 // SetDelay, FailNext, MigrateChat, AllowChats ("chat not found"), AddUpdate;
-// observations: Messages, Edits, WaitMessages, WaitEdits, Calls, Answers,
+// SetWebhookDirectly; observations: Webhook, Messages, Edits, WaitMessages, WaitEdits, Calls, Answers,
 // WaitAnswers, Commands, Conflicts, Markup, PendingUpdates,
 // TooManyRequests. Message ids count from 1 in each chat.
 package telegramtest
@@ -113,6 +118,8 @@ type Server struct {
 	pollGen     int // the newest getUpdates; an older one still waiting gets 409
 	conflicts   int
 	markupEdits int
+	webhook     *Webhook      // set by setWebhook (webhook.go); nil: none
+	webhookSets int           // setWebhook calls that set one
 	closing     chan struct{} // closed by Close: long polls return
 	closeOnce   sync.Once
 }

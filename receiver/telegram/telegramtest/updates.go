@@ -102,6 +102,11 @@ func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, *api
 		limit = 100
 	}
 	s.mu.Lock()
+	if e := s.webhookConflict(s.webhookSets); e != nil {
+		s.mu.Unlock()
+		return nil, e
+	}
+	sets := s.webhookSets
 	s.pollGen++
 	gen := s.pollGen
 	if gen > 1 {
@@ -115,6 +120,10 @@ func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, *api
 			s.conflicts++
 			s.mu.Unlock()
 			return nil, &apiError{code: 409, desc: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+		}
+		if e := s.webhookConflict(sets); e != nil {
+			s.mu.Unlock()
+			return nil, e
 		}
 		s.confirm(offset)
 		out := s.pending(allowed, int(limit))
