@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -247,6 +248,7 @@ func newTestEngine(t *testing.T) *testEngine {
 	te := &testEngine{clock: time.Unix(1_800_000_000, 0)}
 	noSocket := errors.New("no socket in this test")
 	te.shared = &shared{
+		log:   slog.New(slog.DiscardHandler),
 		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1,
 		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		errs: [2]error{noSocket, noSocket}, wake: make(chan struct{}, 1), done: make(chan struct{}),

@@ -106,7 +106,7 @@ func newShared(opts Options) (*shared, error) {
 	e := &shared{
 		log: opts.Logger, mode: opts.Mode, start: time.Now(), now: time.Now, sendChunk: defaultSendChunk,
 		rcvbuf: opts.ReceiveBuffer,
-		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
+		byKey:  map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	var idb [2]byte
