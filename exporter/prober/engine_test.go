@@ -249,7 +249,7 @@ func newTestEngine(t *testing.T) *testEngine {
 	noSocket := errors.New("no socket in this test")
 	te.shared = &shared{
 		log:   slog.New(slog.DiscardHandler),
-		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1,
+		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1, pollAt: pollRate,
 		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		errs: [2]error{noSocket, noSocket}, wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}

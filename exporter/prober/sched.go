@@ -77,16 +77,12 @@ func (e *shared) schedule() {
 	for {
 		e.mu.Lock()
 		busy := e.busy.Load()
-		if busy { // before timeouts: a reply already queued is not lost
-			for i, s := range e.socks {
-				if s != nil {
-					e.drain(s, reads[i], s.fd)
-				}
+		var drains [2]*recvBatch // the sockets this pass reads
+		for i, s := range e.socks {
+			if busy && s != nil && !s.poll.Load() {
+				drains[i] = reads[i]
+				e.drain(s, reads[i], s.fd) // before timeouts: a reply already queued is not lost
 			}
-		}
-		var drains [2]*recvBatch
-		if busy {
-			drains = reads
 		}
 		e.runDue(e.since(e.now()), senders, drains)
 		for _, s := range senders {

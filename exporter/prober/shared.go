@@ -78,15 +78,19 @@ type shared struct {
 	rcvbuf, rcvbufAsked int
 	rcvbufWarned        bool
 
-	mu     sync.Mutex // guards byKey, wheel, adds, rate, closed
-	byKey  map[string]*target
-	wheel  wheel
-	adds   uint64
-	rate   float64       // probes per second, all targets
-	tick   time.Duration // scheduler's shortest sleep, from rate (sched.go)
-	ivals  map[int64]int // how many targets have each interval
-	closed bool
-	busy   atomic.Bool // the scheduler reads replies; see recv.go
+	mu    sync.Mutex // guards byKey, wheel, adds, rate, closed
+	byKey map[string]*target
+	wheel wheel
+	adds  uint64
+	rate  float64 // probes per second, all targets
+	// famRate is the probe rate of each family's socket; pollAt the rate
+	// from which its receiver polls (pollRate; lower in tests).
+	famRate [2]float64
+	pollAt  float64
+	tick    time.Duration // scheduler's shortest sleep, from rate (sched.go)
+	ivals   map[int64]int // how many targets have each interval
+	closed  bool
+	busy    atomic.Bool // the scheduler reads replies; see recv.go
 
 	slotMu sync.RWMutex // guards slots, gens, free
 	slots  []*target
@@ -105,8 +109,8 @@ type shared struct {
 func newShared(opts Options) (*shared, error) {
 	e := &shared{
 		log: opts.Logger, mode: opts.Mode, start: time.Now(), now: time.Now, sendChunk: defaultSendChunk,
-		rcvbuf: opts.ReceiveBuffer,
-		byKey:  map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
+		rcvbuf: opts.ReceiveBuffer, pollAt: pollRate,
+		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	var idb [2]byte
@@ -222,6 +226,7 @@ func (e *shared) addLocked(key string, tg Target, obs Observer) {
 	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
 	e.byKey[key] = t
 	e.ivals[t.interval]++
+	e.famRate[fam] += float64(time.Second) / float64(t.interval)
 	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
 	// Due half a tick early like every later send (see step), once the
 	// tick for the new rate is known.
@@ -290,6 +295,11 @@ func (e *shared) removeLocked(t *target) {
 	if e.ivals[t.interval]--; e.ivals[t.interval] == 0 {
 		delete(e.ivals, t.interval)
 	}
+	fam := 0
+	if t.t.Addr.Is6() {
+		fam = 1
+	}
+	e.famRate[fam] -= float64(time.Second) / float64(t.interval)
 	e.setRate(e.rate - float64(time.Second)/float64(t.interval))
 	t.mu.Lock()
 	t.removed = true
@@ -301,7 +311,8 @@ func (e *shared) removeLocked(t *target) {
 }
 
 // setRate records the total probe rate and switches between reading
-// replies in the receivers and in the scheduler (see recv.go).
+// replies in blocking receivers, in the scheduler and in polling receivers
+// (see recv.go).
 func (e *shared) setRate(rate float64) {
 	if len(e.byKey) == 0 {
 		rate = 0 // no float drift
@@ -322,12 +333,30 @@ func (e *shared) setRate(rate float64) {
 		e.busy.Store(true)
 	case e.busy.Load() && rate < idleRate:
 		e.busy.Store(false)
-		for _, c := range e.recvWake {
-			if c != nil {
-				select {
-				case c <- struct{}{}:
-				default:
-				}
+		e.wakeReceivers()
+	}
+	for i, s := range e.socks {
+		if len(e.byKey) == 0 {
+			e.famRate[i] = 0
+		}
+		switch {
+		case s == nil:
+		case !s.poll.Load() && e.famRate[i] >= e.pollAt:
+			s.poll.Store(true)
+			e.wakeReceivers()
+		case s.poll.Load() && e.famRate[i] < 0.8*e.pollAt:
+			s.poll.Store(false) // the receiver blocks or parks at its next turn
+		}
+	}
+}
+
+// wakeReceivers resumes parked receivers, to look at the mode again.
+func (e *shared) wakeReceivers() {
+	for _, c := range e.recvWake {
+		if c != nil {
+			select {
+			case c <- struct{}{}:
+			default:
 			}
 		}
 	}

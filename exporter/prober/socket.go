@@ -25,6 +25,8 @@ type icmpSocket struct {
 	// drops is the kernel's count of replies dropped on a full receive
 	// queue, as last reported by SO_RXQ_OVFL.
 	drops atomic.Uint32
+	// poll: its receiver polls it, the scheduler does not read it (recv.go).
+	poll atomic.Bool
 	// rcvbuf is the receive buffer the kernel granted, in bytes (SO_RCVBUF);
 	// set while opening, then under shared.mu.
 	rcvbuf int
