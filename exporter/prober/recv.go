@@ -29,7 +29,7 @@ const (
 	busyRate     = float64(time.Second / maxTick) // probes/s: one per tick on average
 	idleRate     = 0.8 * busyRate                 // hysteresis
 	pollRate     = 40_000.0                       // probes/s on one socket
-	pollOffRate  = 0.8 * pollRate
+	pollOff      = 0.8                            // hysteresis: polling stops below pollOff*pollRate
 	pollInterval = 2 * time.Millisecond
 )
 

@@ -344,7 +344,7 @@ func (e *shared) setRate(rate float64) {
 		case !s.poll.Load() && e.famRate[i] >= e.pollAt:
 			s.poll.Store(true)
 			e.wakeReceivers()
-		case s.poll.Load() && e.famRate[i] < 0.8*e.pollAt:
+		case s.poll.Load() && e.famRate[i] < pollOff*e.pollAt:
 			s.poll.Store(false) // the receiver blocks or parks at its next turn
 		}
 	}

@@ -27,9 +27,6 @@ type icmpSocket struct {
 	drops atomic.Uint32
 	// poll: its receiver polls it, the scheduler does not read it (recv.go).
 	poll atomic.Bool
-	// rcvbuf is the receive buffer the kernel granted, in bytes (SO_RCVBUF);
-	// set while opening, then under shared.mu.
-	rcvbuf int
 }
 
 // openSocket opens the ICMP socket of one family for mode. For raw sockets id
@@ -105,11 +102,11 @@ func (s *icmpSocket) setup(fd int) error {
 // scheduler between its drains (busy mode, recv.go), or a receiver that is
 // descheduled. Unless set (Options.ReceiveBuffer), the engine asks for
 // enough for receiveBufferSeconds of replies at the total probe rate at
-// replyTruesize bytes each (the kernel's accounting of one queued echo
-// reply, headers and buffer included), at least minReceiveBuffer and at
-// most maxReceiveBuffer; the kernel grants twice what is asked, for its
-// own bookkeeping, so this is a margin of 2x.
-// At 100,000 probes/s the 4 MiB that used to be fixed held about 80 ms of
+// replyTruesize bytes each (an estimate of the kernel's accounting of one
+// queued echo reply, headers and buffer included, not measured), at least
+// minReceiveBuffer and at most maxReceiveBuffer; the kernel grants twice
+// what is asked, for its own bookkeeping, a margin of 2x. At 100,000
+// probes/s the 4 MiB that used to be fixed held well under 0.1 s of
 // replies: one slow scheduler pass, and the kernel dropped millions
 // (issue 14).
 const (
@@ -139,7 +136,6 @@ func (s *icmpSocket) setReceiveBuffer(n int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("icmp socket: getsockopt SO_RCVBUF: %w", err)
 	}
-	s.rcvbuf = got
 	return got, nil
 }
 
