@@ -232,6 +232,21 @@ func checkNext(t *testing.T, w *wheel, live []*target, round int) {
 	}
 }
 
+// TestBusyWait: when busy, passes start once per tick (the sleep is the rest
+// of the tick), and a pass longer than the tick is followed at once.
+func TestBusyWait(t *testing.T) {
+	for _, tc := range []struct{ tick, elapsed, want time.Duration }{
+		{10 * time.Millisecond, 0, 10 * time.Millisecond},
+		{10 * time.Millisecond, 3 * time.Millisecond, 7 * time.Millisecond},
+		{10 * time.Millisecond, 10 * time.Millisecond, 0},
+		{10 * time.Millisecond, 25 * time.Millisecond, 0},
+	} {
+		if got := busyWait(tc.tick, tc.elapsed); got != tc.want {
+			t.Errorf("busyWait(%s, %s): got %s, want %s", tc.tick, tc.elapsed, got, tc.want)
+		}
+	}
+}
+
 // testEngine is a shared engine without sockets or goroutines: Add, step
 // and match are called by the test at the times of a fake clock.
 type testEngine struct {

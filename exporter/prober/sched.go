@@ -76,6 +76,7 @@ func (e *shared) schedule() {
 	defer timer.Stop()
 	for {
 		e.mu.Lock()
+		passStart := e.since(e.now())
 		busy := e.busy.Load()
 		var drains [2]*recvBatch // the sockets this pass reads
 		for i, s := range e.socks {
@@ -98,7 +99,7 @@ func (e *shared) schedule() {
 			wait = max(time.Duration(e.wheel.next()-e.since(e.now())), e.tick)
 		}
 		if busy {
-			wait = e.tick
+			wait = busyWait(e.tick, time.Duration(e.since(e.now())-passStart))
 		}
 		e.mu.Unlock()
 		timer.Reset(wait)
@@ -109,6 +110,16 @@ func (e *shared) schedule() {
 		case <-timer.C:
 		}
 	}
+}
+
+// busyWait is the scheduler's sleep after a pass that took elapsed when it
+// is busy: the rest of the tick, so that passes start once per tick. A sleep
+// of a whole tick after each pass made the period tick + pass: at 100,000
+// probes/s a pass of ~1,000 sends takes about as long as the 10 ms tick, and
+// then sends were more than half a tick late (issue 14). A pass longer than
+// the tick is followed by the next one at once.
+func busyWait(tick, elapsed time.Duration) time.Duration {
+	return max(tick-elapsed, 0)
 }
 
 // runDue handles every target due at now (ns since start), flushing send
