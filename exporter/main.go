@@ -59,6 +59,7 @@ func parseFlags(args []string) (options, error) {
 	app.Flag("ping.privileged", "Use raw ICMP sockets (root or CAP_NET_RAW); --no-ping.privileged uses ICMP datagram sockets (net.ipv4.ping_group_range).").Default("true").BoolVar(&privileged)
 	app.Flag("ping.resolve-interval", "How often to re-resolve host names (also sooner when a target stops answering).").Default("5m").DurationVar(&o.resolveInterval)
 	app.Flag("ping.max-rate", "Ceiling on the total probe rate, echo requests per second over all targets; a configuration above it is refused.").Default("100000").Float64Var(&o.limits.MaxRate)
+	rcvbuf := app.Flag("ping.receive-buffer", "Receive buffer of the shared engine's ICMP sockets, e.g. 64MiB (the kernel doubles it for its bookkeeping); 0 sizes it from the probe rate (half a second of replies, at least 4MiB). Above net.core.rmem_max it needs CAP_NET_ADMIN.").Default("0").Bytes()
 	app.Flag("ping.engine", "Probing engine: shared (one socket per IP family for all targets) or pro-bing (one pinger per target).").Default(prober.EngineShared).EnumVar(&o.engine, prober.EngineShared, prober.EngineProBing)
 	rttMode := app.Flag("metrics.rtt-histogram", "How ping_rtt_seconds is exposed: classic+native (classic buckets, plus native buckets in protobuf), classic (cheapest per probe), native (native buckets only, for a Prometheus that ingests native histograms; the text format then has _sum and _count only).").Default("classic+native").Enum("classic+native", "classic", "native")
 	app.Flag("metrics.omit-zero-errors", "Leave out ping_late_responses_total, ping_send_errors_total and ping_resolve_errors_total of a target while they are 0.").BoolVar(&o.series.OmitZeroErrors)
@@ -75,6 +76,10 @@ func parseFlags(args []string) (options, error) {
 	if o.shard, err = shard.Parse(*shardFlag); err != nil {
 		return o, fmt.Errorf("--targets.shard: %w", err)
 	}
+	if *rcvbuf < 0 || *rcvbuf > 1<<30 {
+		return o, fmt.Errorf("--ping.receive-buffer: %s is not between 0 and 1GiB", *rcvbuf)
+	}
+	o.receiveBuffer = int(*rcvbuf)
 	o.series.RTT = collector.RTTModes[*rttMode]
 	o.logger = promslog.New(logCfg)
 	o.mode = prober.Privileged

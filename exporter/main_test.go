@@ -43,7 +43,8 @@ func TestParseFlags(t *testing.T) {
 		o, err := parseFlags([]string{"--ping.interval=2s", "--ping.timeout=500ms", "--ping.size=100",
 			"--no-ping.privileged", "--ping.engine=pro-bing", "--config.file=x.yml", "--config.check",
 			"--web.listen-address=127.0.0.1:1", "--web.listen-address=[::1]:1", "--ping.resolve-interval=1m",
-			"--config.allow-empty", "--ping.max-rate=500", "--web.max-requests=3", "--web.scrape-timeout=5s"})
+			"--config.allow-empty", "--ping.max-rate=500", "--web.max-requests=3", "--web.scrape-timeout=5s",
+			"--ping.receive-buffer=64MiB"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("defaults: got %+v, want %+v", o.defaults, want)
 		}
 		if o.mode != prober.Unprivileged || o.engine != prober.EngineProBing || o.configFile != "x.yml" || !o.configCheck ||
-			len(*o.web.WebListenAddresses) != 2 || o.resolveInterval != time.Minute {
+			len(*o.web.WebListenAddresses) != 2 || o.resolveInterval != time.Minute || o.receiveBuffer != 64<<20 {
 			t.Errorf("got %+v, want every flag applied", o)
 		}
 		if o.limits != (config.Limits{AllowEmpty: true, MaxRate: 500}) || o.webLimits.maxInFlight != 3 || o.webLimits.scrapeTimeout != 5*time.Second {
@@ -90,6 +91,18 @@ func TestParseFlags(t *testing.T) {
 		}
 		if _, err := parseFlags([]string{"--metrics.rtt-histogram=sparse"}); err == nil {
 			t.Errorf("--metrics.rtt-histogram=sparse: got no error, want one")
+		}
+	})
+	t.Run("receive buffer", func(t *testing.T) {
+		if o, err := parseFlags([]string{"127.0.0.1"}); err != nil || o.receiveBuffer != 0 {
+			t.Errorf("default: got %d, %v; want 0 (from the probe rate)", o.receiveBuffer, err)
+		}
+		_, err := parseFlags([]string{"--ping.receive-buffer=2GiB"})
+		if want := "--ping.receive-buffer: 2GiB is not between 0 and 1GiB"; err == nil || err.Error() != want {
+			t.Errorf("2GiB: got error %v, want %q", err, want)
+		}
+		if _, err := parseFlags([]string{"--ping.receive-buffer=lots"}); err == nil {
+			t.Errorf("lots: got no error, want one")
 		}
 	})
 	t.Run("bad engine", func(t *testing.T) {

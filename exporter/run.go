@@ -40,6 +40,7 @@ type options struct {
 	telemetryPath   string
 	mode            prober.Mode
 	engine          string
+	receiveBuffer   int // --ping.receive-buffer, bytes; 0 = from the rate
 	resolveInterval time.Duration
 	shard           shard.Shard       // --targets.shard; zero value: shard.All
 	series          collector.Options // --metrics.*
@@ -77,7 +78,8 @@ func run(ctx context.Context, o options) error {
 	}
 	e := &exporter{o: o, reg: prometheus.NewRegistry()}
 	e.registerSelfMetrics()
-	eng, err := o.newEngine(prober.Options{Mode: o.mode, Engine: o.engine, Logger: o.logger, Registerer: e.reg})
+	eng, err := o.newEngine(prober.Options{Mode: o.mode, Engine: o.engine, Logger: o.logger, Registerer: e.reg,
+		ReceiveBuffer: o.receiveBuffer})
 	if err != nil {
 		return fmt.Errorf("start %s prober: %w", o.mode, err)
 	}

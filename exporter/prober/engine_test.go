@@ -1,7 +1,7 @@
 package prober
 
 // Tests of the shared engine's logic that need no socket and no root:
-// packet building and parsing, the scheduler's heap, sequence numbers
+// packet building and parsing, the scheduler's wheel, sequence numbers
 // across uint16 wrap-around, reply matching and expiry, and the spread of
 // first sends, driven by a fake clock.
 
@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -142,56 +143,106 @@ func FuzzParseReply(f *testing.F) {
 	})
 }
 
-// TestHeap: after any mix of push, remove and fix, the heap pops targets in
-// due order.
-func TestHeap(t *testing.T) {
+// TestWheel: after any mix of inserts, removals and passes, every pass
+// hands over exactly the live targets due by its time, each in the first
+// pass at or after its due time, in the order of their slots, and next is
+// the earliest due time (or a wake-up no later than it).
+func TestWheel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for round := range 50 {
-		var h targetHeap
+	for round := range 20 {
+		w := new(wheel)
 		var live []*target
-		for range 200 {
-			switch op := rng.IntN(4); {
+		now := rng.Int64N(int64(time.Hour))
+		w.cursor = now / slotWidth
+		// due times from the past to beyond one turn of the wheel
+		randDue := func() int64 { return now + rng.Int64N(3*wheelSlots*slotWidth) - int64(time.Second) }
+		for range 300 {
+			switch op := rng.IntN(6); {
 			case op <= 1 || len(live) == 0:
-				tg := &target{due: rng.Int64N(1000)}
-				h.push(tg)
+				tg := &target{due: randDue()}
+				w.insert(tg)
 				live = append(live, tg)
 			case op == 2:
 				i := rng.IntN(len(live))
-				h.remove(live[i])
-				if live[i].heapIdx != -1 {
-					t.Fatalf("round %d: removed target has heapIdx %d, want -1", round, live[i].heapIdx)
-				}
-				h.remove(live[i]) // twice: ignored
+				live[i].dead = true
 				live = slices.Delete(live, i, i+1)
 			default:
-				tg := live[rng.IntN(len(live))]
-				tg.due = rng.Int64N(1000)
-				h.fix(tg)
+				checkNext(t, w, live, round)
+				prev, first := now, w.cursor
+				now += rng.Int64N(int64(2 * time.Second)) // sometimes more than a slot, never a turn
+				slept := rng.IntN(20) == 0
+				if slept {
+					now += 2 * wheelSlots * slotWidth // asleep for two turns: no order
+				}
+				var got []*target
+				lastSlot := int64(-1)
+				w.expire(now, func(tg *target) {
+					if tg.dead {
+						t.Fatalf("round %d: removed target handed over", round)
+					}
+					if tg.due > now {
+						t.Fatalf("round %d: target due at %d handed over at %d", round, tg.due, now)
+					}
+					if s := max(tg.due/slotWidth, first); s < lastSlot && !slept {
+						t.Fatalf("round %d: slot %d handed over after slot %d", round, s, lastSlot)
+					} else {
+						lastSlot = s
+					}
+					got = append(got, tg)
+					tg.due = randDue()
+					for tg.due <= now {
+						tg.due = randDue()
+					}
+				})
+				handed := map[*target]bool{}
+				for _, tg := range got {
+					if handed[tg] {
+						t.Fatalf("round %d: target handed over twice in one pass", round)
+					}
+					handed[tg] = true
+				}
+				for _, tg := range live {
+					if !handed[tg] && tg.due <= now {
+						t.Fatalf("round %d: target due at %d not handed over at %d (previous pass %d)", round, tg.due, now, prev)
+					}
+				}
 			}
-			checkHeap(t, h)
-		}
-		if len(h) != len(live) {
-			t.Fatalf("round %d: heap has %d targets, want %d", round, len(h), len(live))
-		}
-		var popped []int64
-		for len(h) > 0 {
-			popped = append(popped, h[0].due)
-			h.remove(h[0])
-		}
-		if !slices.IsSorted(popped) {
-			t.Fatalf("round %d: popped %v, want ascending", round, popped)
 		}
 	}
 }
 
-func checkHeap(t *testing.T, h targetHeap) {
+// checkNext: next is the earliest due time of a live target if one is due
+// within a turn, else a time no later than the earliest.
+func checkNext(t *testing.T, w *wheel, live []*target, round int) {
 	t.Helper()
-	for i, tg := range h {
-		if tg.heapIdx != i {
-			t.Fatalf("heap[%d].heapIdx = %d, want %d", i, tg.heapIdx, i)
+	got := w.next()
+	turn := (w.cursor + wheelSlots) * slotWidth
+	if len(live) == 0 {
+		if got != turn {
+			t.Fatalf("round %d: next of an empty wheel: got %d, want the next turn %d", round, got, turn)
 		}
-		if i > 0 && h[(i-1)/2].due > tg.due {
-			t.Fatalf("heap[%d] due %d is before its parent's %d", i, tg.due, h[(i-1)/2].due)
+		return
+	}
+	earliest := live[0].due
+	for _, tg := range live {
+		earliest = min(earliest, tg.due)
+	}
+	if (earliest < turn && got != earliest) || (earliest >= turn && got != turn) {
+		t.Fatalf("round %d: next: got %d, want %d (next turn %d)", round, got, earliest, turn)
+	}
+}
+
+// TestBusyWait: when busy, passes start once per tick (the sleep is the rest
+// of the tick), and a pass longer than the tick is followed at once.
+func TestBusyWait(t *testing.T) {
+	for _, tc := range []struct{ tick, elapsed, want time.Duration }{
+		{10 * time.Millisecond, 0, 10 * time.Millisecond},
+		{10 * time.Millisecond, 3 * time.Millisecond, 7 * time.Millisecond},
+		{10 * time.Millisecond, 10 * time.Millisecond, 0},
+		{10 * time.Millisecond, 25 * time.Millisecond, 0},
+	} {
+		if got := busyWait(tc.tick, tc.elapsed); got != tc.want {
+			t.Errorf("busyWait(%s, %s): got %s, want %s", tc.tick, tc.elapsed, got, tc.want)
 		}
 	}
 }
@@ -212,7 +263,8 @@ func newTestEngine(t *testing.T) *testEngine {
 	te := &testEngine{clock: time.Unix(1_800_000_000, 0)}
 	noSocket := errors.New("no socket in this test")
 	te.shared = &shared{
-		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1,
+		log:   slog.New(slog.DiscardHandler),
+		start: te.clock, now: func() time.Time { return te.clock }, m: m, sendChunk: 1, pollAt: pollRate,
 		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		errs: [2]error{noSocket, noSocket}, wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -226,11 +278,7 @@ func (te *testEngine) advance(d time.Duration) {
 	now := te.since(te.clock)
 	te.mu.Lock()
 	defer te.mu.Unlock()
-	for len(te.heap) > 0 && te.heap[0].due <= now {
-		tg := te.heap[0]
-		te.step(tg, now, [2]*sender{})
-		te.heap.fix(tg)
-	}
+	te.runDue(now, [2]*sender{}, [2]*recvBatch{})
 }
 
 // timesObserver records send times.

@@ -61,6 +61,9 @@ type Options struct {
 	Engine     string // "shared" (default when empty) or "pro-bing"
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // self metrics; nil = none
+	// ReceiveBuffer is the shared engine's socket receive buffer in bytes;
+	// 0 sizes it from the total probe rate (socket.go).
+	ReceiveBuffer int
 }
 
 // Target is one host to probe.

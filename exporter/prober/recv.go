@@ -6,30 +6,56 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Replies are read in one of two ways, by the total probe rate:
+// Replies are read in one of three ways, by the probe rate:
 //
-//   - below busyRate, a receiver goroutine per socket blocks in recvmmsg
-//     and handles each reply as it comes;
+//   - below busyRate (total), a receiver goroutine per socket blocks in
+//     recvmmsg and handles each reply as it comes;
 //   - from busyRate on, the scheduler, which then wakes every tick anyway,
-//     drains the sockets on each wake-up, and the receivers stay parked. This
-//     halves the wake-ups (each costs more than reading a few dozen replies),
-//     and RTTs stay exact because they come from kernel receive timestamps.
-//     Replies reach the Observer up to a tick later.
+//     drains the sockets on each wake-up and after each send batch, and the
+//     receivers stay parked. This halves the wake-ups (each costs more than
+//     reading a few dozen replies), and RTTs stay exact because they come
+//     from kernel receive timestamps. Replies reach the Observer up to a
+//     tick later;
+//   - from pollRate on (that socket's own rate), its receiver polls: it
+//     reads the socket until it is empty every pollInterval, and the
+//     scheduler leaves it alone. Reading, matching and the Observer's
+//     Replied are then on the machine's other core, and the scheduler's
+//     thread only sends: at 100,000 probes/s one thread doing both was a
+//     whole core and sent 92 % of the probes late (issue 14). A blocking
+//     receiver would be woken for nearly every reply at that rate; polling
+//     costs 1/pollInterval timer wake-ups a second and reads about
+//     pollRate*pollInterval replies each.
 const (
-	busyRate = float64(time.Second / maxTick) // probes/s: one per tick on average
-	idleRate = 0.8 * busyRate                 // hysteresis
+	busyRate     = float64(time.Second / maxTick) // probes/s: one per tick on average
+	idleRate     = 0.8 * busyRate                 // hysteresis
+	pollRate     = 40_000.0                       // probes/s on one socket
+	pollOff      = 0.8                            // hysteresis: polling stops below pollOff*pollRate
+	pollInterval = 2 * time.Millisecond
 )
 
 // receive is the receiver goroutine of one socket: a blocking read, parked
-// while the scheduler reads (busy) and ended by Close's shutdown.
+// while the scheduler reads (busy), polling at high rates (s.poll), and
+// ended by Close's shutdown.
 func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 	defer e.recvWG.Done()
 	b := newRecvBatch()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		select {
 		case <-e.done:
 			return
 		default:
+		}
+		if s.poll.Load() {
+			e.drain(s, b, s.fd)
+			timer.Reset(pollInterval)
+			select {
+			case <-e.done:
+				return
+			case <-timer.C:
+			}
+			continue
 		}
 		if e.busy.Load() {
 			select {

@@ -49,8 +49,9 @@ type target struct {
 	pkt       []byte // echo request template, scheduler only
 
 	// scheduler only, under shared.mu
-	heapIdx  int
-	due      int64 // next event: a send or a timeout, ns since start
+	next     *target // in its wheel slot
+	dead     bool    // removed; dropped from the wheel when its slot is passed
+	due      int64   // next event: a send or a timeout, ns since start
 	nextSend int64
 
 	mu      sync.Mutex
@@ -72,16 +73,24 @@ type shared struct {
 	m     *metrics
 	// sendChunk is how many datagrams one send syscall carries (see flush).
 	sendChunk int
+	// rcvbuf is Options.ReceiveBuffer (0: from the rate, see resize);
+	// rcvbufAsked what was last asked for, under mu.
+	rcvbuf, rcvbufAsked int
+	rcvbufWarned        bool
 
-	mu     sync.Mutex // guards byKey, heap, adds, rate, closed
-	byKey  map[string]*target
-	heap   targetHeap
-	adds   uint64
-	rate   float64       // probes per second, all targets
-	tick   time.Duration // scheduler's shortest sleep, from rate (sched.go)
-	ivals  map[int64]int // how many targets have each interval
-	closed bool
-	busy   atomic.Bool // the scheduler reads replies; see recv.go
+	mu    sync.Mutex // guards byKey, wheel, adds, rate, closed
+	byKey map[string]*target
+	wheel wheel
+	adds  uint64
+	rate  float64 // probes per second, all targets
+	// famRate is the probe rate of each family's socket; pollAt the rate
+	// from which its receiver polls (pollRate; lower in tests).
+	famRate [2]float64
+	pollAt  float64
+	tick    time.Duration // scheduler's shortest sleep, from rate (sched.go)
+	ivals   map[int64]int // how many targets have each interval
+	closed  bool
+	busy    atomic.Bool // the scheduler reads replies; see recv.go
 
 	slotMu sync.RWMutex // guards slots, gens, free
 	slots  []*target
@@ -100,6 +109,7 @@ type shared struct {
 func newShared(opts Options) (*shared, error) {
 	e := &shared{
 		log: opts.Logger, mode: opts.Mode, start: time.Now(), now: time.Now, sendChunk: defaultSendChunk,
+		rcvbuf: opts.ReceiveBuffer, pollAt: pollRate,
 		byKey: map[string]*target{}, tick: maxTick, ivals: map[int64]int{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -115,6 +125,9 @@ func newShared(opts Options) (*shared, error) {
 	}
 	if e.errs[1] != nil {
 		e.log.Warn("IPv6 probing unavailable", "err", e.errs[1])
+	}
+	if e.rcvbuf > 0 {
+		e.resize(e.rcvbuf)
 	}
 	m, err := newMetrics(opts.Registerer, e.drops)
 	if err != nil {
@@ -179,7 +192,7 @@ func checkAdd(key string, tg Target, obs Observer) (Target, error) {
 	return tg, nil
 }
 
-// poke wakes the scheduler to look at the heap again.
+// poke wakes the scheduler to look at the wheel again.
 func (e *shared) poke() {
 	select {
 	case e.wake <- struct{}{}:
@@ -212,13 +225,13 @@ func (e *shared) addLocked(key string, tg Target, obs Observer) {
 	phase -= float64(int64(phase))
 	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
 	e.byKey[key] = t
-	e.heap.push(t)
 	e.ivals[t.interval]++
+	e.famRate[fam] += float64(time.Second) / float64(t.interval)
 	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
 	// Due half a tick early like every later send (see step), once the
-	// tick for the new rate is known; heap.fix, as due moved.
+	// tick for the new rate is known.
 	t.due = t.nextSend - e.early()
-	e.heap.fix(t)
+	e.wheel.insert(t)
 }
 
 // newRing sizes a target's ring of recent probes: it must hold every probe
@@ -278,10 +291,15 @@ func (e *shared) Remove(key string) {
 
 func (e *shared) removeLocked(t *target) {
 	delete(e.byKey, t.key)
-	e.heap.remove(t)
+	t.dead = true
 	if e.ivals[t.interval]--; e.ivals[t.interval] == 0 {
 		delete(e.ivals, t.interval)
 	}
+	fam := 0
+	if t.t.Addr.Is6() {
+		fam = 1
+	}
+	e.famRate[fam] -= float64(time.Second) / float64(t.interval)
 	e.setRate(e.rate - float64(time.Second)/float64(t.interval))
 	t.mu.Lock()
 	t.removed = true
@@ -293,7 +311,8 @@ func (e *shared) removeLocked(t *target) {
 }
 
 // setRate records the total probe rate and switches between reading
-// replies in the receivers and in the scheduler (see recv.go).
+// replies in blocking receivers, in the scheduler and in polling receivers
+// (see recv.go).
 func (e *shared) setRate(rate float64) {
 	if len(e.byKey) == 0 {
 		rate = 0 // no float drift
@@ -306,18 +325,69 @@ func (e *shared) setRate(rate float64) {
 		}
 	}
 	e.tick = tickFor(rate, time.Duration(shortest))
+	if e.rcvbuf == 0 {
+		e.resize(receiveBufferFor(rate))
+	}
 	switch {
 	case !e.busy.Load() && rate >= busyRate:
 		e.busy.Store(true)
 	case e.busy.Load() && rate < idleRate:
 		e.busy.Store(false)
-		for _, c := range e.recvWake {
-			if c != nil {
-				select {
-				case c <- struct{}{}:
-				default:
-				}
+		e.wakeReceivers()
+	}
+	for i, s := range e.socks {
+		if len(e.byKey) == 0 {
+			e.famRate[i] = 0
+		}
+		switch {
+		case s == nil:
+		case !s.poll.Load() && e.famRate[i] >= e.pollAt:
+			s.poll.Store(true)
+			e.wakeReceivers()
+		case s.poll.Load() && e.famRate[i] < pollOff*e.pollAt:
+			s.poll.Store(false) // the receiver blocks or parks at its next turn
+		}
+	}
+}
+
+// wakeReceivers resumes parked receivers, to look at the mode again.
+func (e *shared) wakeReceivers() {
+	for _, c := range e.recvWake {
+		if c != nil {
+			select {
+			case c <- struct{}{}:
+			default:
 			}
+		}
+	}
+}
+
+// resize asks for receive buffers of n bytes if that is more than it last
+// asked for, with a quarter more so that a rate growing target by target
+// resizes a few times and not at every Add. Buffers are not shrunk: the
+// memory is only used by replies waiting to be read. e.mu is held.
+func (e *shared) resize(n int) {
+	if n <= e.rcvbufAsked {
+		return
+	}
+	if e.rcvbuf == 0 {
+		n = min(n+n/4, maxReceiveBuffer)
+	}
+	e.rcvbufAsked = n
+	for _, s := range e.socks {
+		if s == nil {
+			continue
+		}
+		got, err := s.setReceiveBuffer(n)
+		switch {
+		case err != nil:
+			e.log.Warn("cannot size the ICMP receive buffer", "bytes", n, "err", err)
+		case got < 2*n && !e.rcvbufWarned: // the kernel grants twice the request
+			e.rcvbufWarned = true
+			e.log.Warn("ICMP receive buffer smaller than asked: raise net.core.rmem_max or run with CAP_NET_ADMIN, or replies may be dropped at high rates",
+				"asked_bytes", n, "granted_bytes", got/2)
+		default:
+			e.log.Debug("ICMP receive buffer resized", "bytes", n)
 		}
 	}
 }

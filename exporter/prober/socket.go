@@ -25,6 +25,8 @@ type icmpSocket struct {
 	// drops is the kernel's count of replies dropped on a full receive
 	// queue, as last reported by SO_RXQ_OVFL.
 	drops atomic.Uint32
+	// poll: its receiver polls it, the scheduler does not read it (recv.go).
+	poll atomic.Bool
 }
 
 // openSocket opens the ICMP socket of one family for mode. For raw sockets id
@@ -43,12 +45,11 @@ func openSocket(v6 bool, mode Mode, id uint16) (*icmpSocket, error) {
 	if err != nil {
 		return nil, modeError(v6, mode, err)
 	}
-	s := &icmpSocket{v6: v6, raw: mode == Privileged, id: id}
+	s := &icmpSocket{v6: v6, raw: mode == Privileged, id: id, fd: uintptr(fd)}
 	if err := s.setup(fd); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	s.fd = uintptr(fd)
 	return s, nil
 }
 
@@ -70,12 +71,9 @@ func (s *icmpSocket) setup(fd int) error {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("icmp socket: setsockopt SO_RCVTIMEO: %w", err)
 	}
-	// A big receive buffer absorbs bursts of replies while the receiver is
-	// descheduled; FORCE needs CAP_NET_ADMIN, the plain one is capped by
-	// net.core.rmem_max.
-	const rcvbuf = 4 << 20
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+	// The engine sizes it from the rate (or Options.ReceiveBuffer) later.
+	if _, err := s.setReceiveBuffer(minReceiveBuffer); err != nil {
+		return err
 	}
 	if s.raw {
 		return attachFilter(fd, s.v6, s.id)
@@ -98,6 +96,49 @@ func (s *icmpSocket) setup(fd int) error {
 		s.id = uint16(a.Port)
 	}
 	return nil
+}
+
+// The receive buffer holds the replies that arrive while nobody reads: the
+// scheduler between its drains (busy mode, recv.go), or a receiver that is
+// descheduled. Unless set (Options.ReceiveBuffer), the engine asks for
+// enough for receiveBufferSeconds of replies at the total probe rate at
+// replyTruesize bytes each (the kernel's accounting of one queued echo
+// reply, headers and buffer included: 832 bytes for the default 56-byte
+// payload on loopback, from /proc/net/raw's rx_queue; more for bigger
+// payloads), at least
+// minReceiveBuffer and at most maxReceiveBuffer; the kernel grants twice
+// what is asked, for its own bookkeeping, a margin of 2x. At 100,000
+// probes/s the 4 MiB that used to be fixed held well under 0.1 s of
+// replies: one slow scheduler pass, and the kernel dropped millions
+// (issue 14).
+const (
+	minReceiveBuffer     = 4 << 20
+	maxReceiveBuffer     = 512 << 20
+	replyTruesize        = 1280
+	receiveBufferSeconds = 0.5
+)
+
+// receiveBufferFor returns the receive buffer for a total probe rate.
+func receiveBufferFor(rate float64) int {
+	return int(min(max(rate*replyTruesize*receiveBufferSeconds, minReceiveBuffer), maxReceiveBuffer))
+}
+
+// setReceiveBuffer asks for a receive buffer of n bytes and returns what the
+// kernel granted (SO_RCVBUF, which counts the kernel's overhead: twice the
+// request). SO_RCVBUFFORCE needs CAP_NET_ADMIN; the plain SO_RCVBUF is
+// capped by net.core.rmem_max.
+func (s *icmpSocket) setReceiveBuffer(n int) (int, error) {
+	fd := int(s.fd)
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) != nil {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+			return 0, fmt.Errorf("icmp socket: setsockopt SO_RCVBUF: %w", err)
+		}
+	}
+	got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		return 0, fmt.Errorf("icmp socket: getsockopt SO_RCVBUF: %w", err)
+	}
+	return got, nil
 }
 
 // attachFilter installs a classic BPF program on a raw socket so that only
