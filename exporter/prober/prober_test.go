@@ -248,9 +248,16 @@ func TestLostAndLate(t *testing.T) {
 			if c.replied != 0 || c.lost < c.late {
 				t.Errorf("got %+v, want no replies and every late one lost first", c)
 			}
+			// pro-bing stamps a reply when its goroutine reads it, which a
+			// loaded machine delays (228 ms seen); the shared engine uses
+			// the kernel's receive timestamp.
+			slack := 200 * time.Millisecond
+			if v.opts.Engine == EngineProBing {
+				slack = 2 * time.Second
+			}
 			for _, rtt := range r.lateRTTs {
-				if rtt < 55*time.Millisecond || rtt > 200*time.Millisecond {
-					t.Errorf("got late RTT %s, want about 60ms", rtt)
+				if rtt < 55*time.Millisecond || rtt > slack {
+					t.Errorf("got late RTT %s, want about 60ms (at most %s)", rtt, slack)
 				}
 			}
 			r.checkConsistent(t, "slow")

@@ -194,8 +194,17 @@ func (pt *pbTarget) onRecv(pkt *probing.Packet) {
 	}
 	switch pt.states[pkt.Seq] {
 	case statePending:
-		pt.states[pkt.Seq] = stateReplied
-		pt.obs.Replied(pkt.Rtt, time.Now())
+		if pkt.Rtt <= pt.timeout {
+			pt.states[pkt.Seq] = stateReplied
+			pt.obs.Replied(pkt.Rtt, time.Now())
+			return
+		}
+		// The timeout's timer has not run yet (a loaded machine delays
+		// it), but the reply is late all the same: lost, then late, as
+		// if the timer had been on time.
+		pt.obs.Lost()
+		pt.states[pkt.Seq] = stateLate
+		pt.obs.Late(pkt.Rtt)
 	case stateLost:
 		pt.states[pkt.Seq] = stateLate
 		pt.obs.Late(pkt.Rtt)
