@@ -354,7 +354,7 @@ func nativeSeries(t *testing.T, c *Collector) int {
 func BenchmarkReplied(b *testing.B) {
 	for _, mode := range []string{"classic+native", "classic", "native"} {
 		b.Run(mode, func(b *testing.B) {
-			tg := newTarget("127.0.0.1", nil, time.Second, RTTModes[mode])
+			tg := newTarget("127.0.0.1", nil, time.Second, RTTModes[mode], time.Now())
 			now := time.Now()
 			i := 0
 			for b.Loop() {
