@@ -170,7 +170,11 @@ func (t *Target) Sent(time.Time) { t.requests.Add(1) }
 func (t *Target) Replied(rtt time.Duration, at time.Time) {
 	t.responses.Add(1)
 	t.lastReply.Store(at.UnixNano())
-	secs := rtt.Seconds()
+	t.observe(rtt.Seconds())
+}
+
+// observe counts an RTT of secs seconds in the histogram.
+func (t *Target) observe(secs float64) {
 	if n := t.nat; n != nil {
 		n.mu.Lock()
 		n.observe(secs)
