@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -313,5 +314,69 @@ func TestNativeConsistentUnderLoad(t *testing.T) {
 		if n := check(); n != writers*each {
 			t.Errorf("mode %d: count %d, want %d", mode, n, writers*each)
 		}
+	}
+}
+
+// BenchmarkTargetMemory is the live heap per target: 100,000 targets, each
+// with 64 replies around its own RTT (jittered over a factor of 2, about 8
+// native buckets) and one scrape, measured with runtime.MemStats after a
+// GC. "client_golang" is the store before this one: a classic-only target
+// plus client_golang's histogram with the old options, as each target held.
+//
+//	go test -run '^$' -bench TargetMemory -benchtime 1x ./exporter/collector
+func BenchmarkTargetMemory(b *testing.B) {
+	const n = 100_000
+	for _, tc := range []struct {
+		name   string
+		mode   RTTMode
+		client bool
+	}{
+		{"classic+native", RTTClassicAndNative, false},
+		{"native", RTTNative, false},
+		{"classic", RTTClassic, false},
+		{"client_golang/classic+native", RTTClassicAndNative, true},
+		{"client_golang/native", RTTNative, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var perTarget float64
+			for b.Loop() {
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				base := ms.HeapAlloc
+				ts := make([]*Target, n)
+				hs := make([]prometheus.Histogram, n)
+				now := time.Now()
+				r := rand.New(rand.NewPCG(3, 4))
+				var m dto.Metric
+				for i := range ts {
+					mode := tc.mode
+					if tc.client {
+						mode = RTTClassic
+						hs[i] = clientGolangRTT(tc.mode)
+					}
+					ts[i] = newTarget(fmt.Sprintf("127.1.%d.%d", i/256, i%256), nil, time.Second, mode, now)
+					rtt := 1e-4 * math.Exp2(8*r.Float64())
+					for range 64 {
+						v := rtt * math.Exp2(r.Float64())
+						ts[i].Replied(time.Duration(v*1e9), now)
+						if hs[i] != nil {
+							hs[i].Observe(v)
+						}
+					}
+					if hs[i] != nil {
+						_ = hs[i].Write(&m)
+					} else {
+						_ = ts[i].writeRTT(&m)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				perTarget = float64(ms.HeapAlloc-base) / n
+				runtime.KeepAlive(ts)
+				runtime.KeepAlive(hs)
+			}
+			b.ReportMetric(perTarget, "bytes/target")
+		})
 	}
 }
