@@ -78,13 +78,19 @@ func (w *window) add(key int) {
 	w.counts[i]++
 }
 
-// spans returns the spans and deltas of the window's non-empty buckets the
-// way client_golang encodes them: a gap of one or two empty buckets is
-// filled with zero deltas, a longer one starts a new span.
-func (w *window) spans() ([]*dto.BucketSpan, []int64) {
+// span is a run of buckets: offset is the gap to the previous span (or
+// the first key), length the number of buckets.
+type span struct {
+	offset int32
+	length uint32
+}
+
+// appendSpans appends the spans and deltas of the window's non-empty
+// buckets the way client_golang encodes them: a gap of one or two empty
+// buckets is filled with zero deltas, a longer one starts a new span.
+func (w *window) appendSpans(spans []span, delta []int64) ([]span, []int64) {
 	var (
-		spans []*dto.BucketSpan
-		delta []int64
+		first = len(spans)
 		prev  int64
 		next  int // the key after the last bucket written
 	)
@@ -94,21 +100,34 @@ func (w *window) spans() ([]*dto.BucketSpan, []int64) {
 		}
 		key := w.first + i
 		gap := int32(key - next)
-		if len(spans) == 0 || gap > 2 {
-			spans = append(spans, &dto.BucketSpan{Offset: proto.Int32(gap), Length: proto.Uint32(0)})
+		if len(spans) == first || gap > 2 {
+			spans = append(spans, span{offset: gap})
 		} else {
 			for range gap {
-				*spans[len(spans)-1].Length++
+				spans[len(spans)-1].length++
 				delta = append(delta, -prev)
 				prev = 0
 			}
 		}
-		*spans[len(spans)-1].Length++
+		spans[len(spans)-1].length++
 		delta = append(delta, int64(c)-prev)
 		prev = int64(c)
 		next = key + 1
 	}
 	return spans, delta
+}
+
+// spans returns the spans and deltas as client_model messages.
+func (w *window) spans() ([]*dto.BucketSpan, []int64) {
+	s, d := w.appendSpans(nil, nil)
+	if len(s) == 0 {
+		return nil, nil
+	}
+	out := make([]*dto.BucketSpan, len(s))
+	for i, x := range s {
+		out[i] = &dto.BucketSpan{Offset: proto.Int32(x.offset), Length: proto.Uint32(x.length)}
+	}
+	return out, d
 }
 
 // native is a target's native RTT histogram. Its count and sum are the

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -112,15 +113,18 @@ func TestNativeMatchesClientGolang(t *testing.T) {
 				after := time.Now()
 				created := time.Unix(1_700_000_000, 123_456_789)
 				tg := newTarget("h", nil, time.Second, mode, created)
+				cl := newTarget("h", nil, time.Second, RTTClassic, created)
 				half := len(tc.secs) / 2
 				for i, v := range tc.secs {
 					ref.Observe(v)
 					tg.observe(v)
+					cl.observe(v)
 					if i == half {
 						compareRTT(t, ref, tg, before, after, created)
 					}
 				}
 				compareRTT(t, ref, tg, before, after, created)
+				checkDirect(t, cl)
 			})
 		}
 	}
@@ -138,6 +142,7 @@ func compareRTT(t *testing.T, ref prometheus.Histogram, tg *Target, before, afte
 		t.Fatal(err)
 	}
 	w, g := want.GetHistogram(), got.GetHistogram()
+	checkDirect(t, tg)
 	if ct := w.GetCreatedTimestamp().AsTime(); ct.Before(before.Truncate(time.Microsecond)) || ct.After(after) {
 		t.Fatalf("client_golang's created timestamp %v not between %v and %v: the reference changed", ct, before, after)
 	}
@@ -210,6 +215,24 @@ func modeName(m RTTMode) string {
 		}
 	}
 	return fmt.Sprint(int(m))
+}
+
+// checkDirect checks that WriteProto's histogram encoding is the bytes of
+// proto.Marshal of the message writeRTT builds.
+func checkDirect(t *testing.T, tg *Target) {
+	t.Helper()
+	var m dto.Metric
+	if err := tg.writeRTT(&m); err != nil {
+		t.Fatal(err)
+	}
+	want, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.GetHistogram())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pw protoWriter
+	if got := pw.appendRTT(nil, tg); !bytes.Equal(got, want) {
+		t.Errorf("mode %s: WriteProto's histogram\n%x\nwant proto.Marshal's\n%x", modeName(tg.mode), got, want)
+	}
 }
 
 func spanPairs(s []*dto.BucketSpan) [][2]int64 {
