@@ -45,8 +45,8 @@ func nativeKey(v float64) int {
 // window is a dense run of bucket counters: counts[i] is bucket first+i.
 // It grows to cover the buckets observed, so a target whose RTTs span a
 // factor of 2 holds about 8 counters. RTTs are time.Durations: at most
-// 9.2e9 s and at least 1 ns when not 0, so keys lie in [-239, 266] and a
-// window never exceeds 506 counters.
+// 9.2e9 s and at least 1 ns when not 0, so keys lie in [-239, 265] and a
+// window never exceeds 505 counters.
 type window struct {
 	first  int
 	counts []uint64

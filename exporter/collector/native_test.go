@@ -247,7 +247,7 @@ func spanPairs(s []*dto.BucketSpan) [][2]int64 {
 // client_golang: with more than nativeMaxBuckets (100) populated buckets,
 // client_golang halves the resolution (schema 3 -> 2 -> ...) and resets
 // the whole histogram an hour after its last reset; the store keeps schema
-// 3 and every bucket (at most 506: RTTs are time.Durations), and never
+// 3 and every bucket (at most 505: RTTs are time.Durations), and never
 // resets. Count, sum and classic buckets still agree.
 func TestNativeOverBucketLimit(t *testing.T) {
 	ref := clientGolangRTT(RTTClassicAndNative)
