@@ -35,6 +35,9 @@ var RTTBuckets = prometheus.ExponentialBuckets(50e-6, 2, 17)
 // rttBounds is RTTBuckets as an array, for the per-target bucket counters.
 var rttBounds = [17]float64(RTTBuckets)
 
+// The options of the client_golang histogram the exporter used per target
+// before its own native store (native.go), which writes the same buckets;
+// native_test.go compares the two.
 const (
 	nativeBucketFactor = 1.1
 	nativeMaxBuckets   = 100

@@ -350,7 +350,7 @@ func nativeSeries(t *testing.T, c *Collector) int {
 
 // BenchmarkReplied is the collector's share of one probe's cost: counting a
 // reply and its RTT, in each --metrics.rtt-histogram mode (classic skips
-// client_golang's histogram).
+// the native buckets and their lock).
 func BenchmarkReplied(b *testing.B) {
 	for _, mode := range []string{"classic+native", "classic", "native"} {
 		b.Run(mode, func(b *testing.B) {
