@@ -35,6 +35,9 @@ var RTTBuckets = prometheus.ExponentialBuckets(50e-6, 2, 17)
 // rttBounds is RTTBuckets as an array, for the per-target bucket counters.
 var rttBounds = [17]float64(RTTBuckets)
 
+// The options of the client_golang histogram the exporter used per target
+// before its own native store (native.go), which writes the same buckets;
+// native_test.go compares the two.
 const (
 	nativeBucketFactor = 1.1
 	nativeMaxBuckets   = 100
@@ -55,12 +58,13 @@ type Target struct {
 	lastReply atomic.Int64 // unix nanoseconds; 0 = never
 	addr      atomic.Pointer[netip.Addr]
 	parent    atomic.Pointer[string] // ping_target_info's "parent"; read by SetTargets
-	// rtt feeds the protobuf exposition (classic and native buckets; nil
-	// in RTTClassic mode, where classic and rttSum do); classic and rttSum
-	// feed the fast text exposition (text.go), which then needs no
-	// allocation per scrape.
+	// classic and rttSum feed both expositions; nat holds the native
+	// buckets (nil in RTTClassic mode), and its lock covers classic and
+	// rttSum too when it is there, so that a scrape sees one consistent
+	// histogram. The text exposition (text.go) reads the atomics without
+	// it and allocates nothing per scrape.
 	mode    RTTMode
-	rtt     prometheus.Histogram
+	nat     *native
 	classic [len(rttBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last: above every bound
 	rttSum  atomic.Uint64                     // math.Float64bits of the sum of RTTs in seconds
 }
@@ -73,7 +77,7 @@ const (
 	// native buckets (protobuf): any Prometheus can use it. The default.
 	RTTClassicAndNative RTTMode = iota
 	// RTTClassic exposes classic buckets only. The probe path then skips
-	// client_golang's histogram: the cheapest per probe.
+	// the native buckets: the cheapest per probe.
 	RTTClassic
 	// RTTNative exposes native buckets only (protobuf); the text format
 	// gets _sum and _count alone. For a Prometheus that ingests native
@@ -88,23 +92,15 @@ var RTTModes = map[string]RTTMode{"classic+native": RTTClassicAndNative, "classi
 // with its own labels, probed every interval, with classic and native RTT
 // buckets. Collector.NewTarget follows the collector's options.
 func NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
-	return newTarget(name, labels, interval, RTTClassicAndNative)
+	return newTarget(name, labels, interval, RTTClassicAndNative, time.Now())
 }
 
-func newTarget(name string, labels map[string]string, interval time.Duration, mode RTTMode) *Target {
+// newTarget returns a target; created is the native histogram's created
+// timestamp.
+func newTarget(name string, labels map[string]string, interval time.Duration, mode RTTMode, created time.Time) *Target {
 	t := &Target{name: name, labels: copyLabels(labels), mode: mode}
 	if mode != RTTClassic {
-		opts := prometheus.HistogramOpts{
-			Name:                            "ping_rtt_seconds",
-			Help:                            "Round-trip time of echo replies received within the timeout.",
-			NativeHistogramBucketFactor:     nativeBucketFactor,
-			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
-			NativeHistogramMinResetDuration: time.Hour,
-		}
-		if mode == RTTClassicAndNative {
-			opts.Buckets = RTTBuckets
-		}
-		t.rtt = prometheus.NewHistogram(opts)
+		t.nat = &native{created: created.UnixNano()}
 	}
 	t.SetInterval(interval)
 	return t
@@ -177,10 +173,23 @@ func (t *Target) Sent(time.Time) { t.requests.Add(1) }
 func (t *Target) Replied(rtt time.Duration, at time.Time) {
 	t.responses.Add(1)
 	t.lastReply.Store(at.UnixNano())
-	secs := rtt.Seconds()
-	if t.rtt != nil {
-		t.rtt.Observe(secs)
+	t.observe(rtt.Seconds())
+}
+
+// observe counts an RTT of secs seconds in the histogram.
+func (t *Target) observe(secs float64) {
+	if n := t.nat; n != nil {
+		n.mu.Lock()
+		n.observe(secs)
+		t.observeClassic(secs)
+		n.mu.Unlock()
+		return
 	}
+	t.observeClassic(secs)
+}
+
+// observeClassic counts secs in the classic buckets and the sum.
+func (t *Target) observeClassic(secs float64) {
 	t.classic[sort.SearchFloat64s(rttBounds[:], secs)].Add(1)
 	for {
 		old := t.rttSum.Load()
@@ -251,7 +260,7 @@ func NewWithOptions(now func() time.Time, o Options) *Collector {
 
 // NewTarget returns a target whose RTT histogram follows c's options.
 func (c *Collector) NewTarget(name string, labels map[string]string, interval time.Duration) *Target {
-	return newTarget(name, labels, interval, c.opts.RTT)
+	return newTarget(name, labels, interval, c.opts.RTT, c.now())
 }
 
 // omit reports whether family fam of t is left out: an error counter at 0
@@ -488,26 +497,40 @@ func (m *histogram) Write(out *dto.Metric) error {
 	return nil
 }
 
-// writeRTT writes the RTT histogram into out: client_golang's (native
-// buckets, and classic ones in RTTClassicAndNative), or in RTTClassic the
-// classic buckets from the target's own counters, as the text path does.
+// writeRTT writes the RTT histogram into out from the target's counters:
+// the classic buckets (not in RTTNative), the native buckets and created
+// timestamp (not in RTTClassic), count and sum. It is the message
+// client_golang's histogram would write for the same observations with
+// the options the exporter used before its own store (native.go,
+// native_test.go), except that the native resolution is never reduced.
 func (t *Target) writeRTT(out *dto.Metric) error {
-	if t.rtt != nil {
-		return t.rtt.Write(out)
+	if n := t.nat; n != nil {
+		n.mu.Lock()
+		defer n.mu.Unlock()
 	}
-	b := make([]dto.Bucket, len(rttBounds))
-	bp := make([]*dto.Bucket, len(rttBounds))
 	var cum uint64
-	for i := range rttBounds {
-		cum += t.classic[i].Load()
-		b[i] = dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(rttBounds[i])}
-		bp[i] = &b[i]
+	var bp []*dto.Bucket
+	if t.mode != RTTNative {
+		b := make([]dto.Bucket, len(rttBounds))
+		bp = make([]*dto.Bucket, len(rttBounds))
+		for i := range rttBounds {
+			cum += t.classic[i].Load()
+			b[i] = dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(rttBounds[i])}
+			bp[i] = &b[i]
+		}
+		cum += t.classic[len(rttBounds)].Load()
+	} else {
+		for i := range t.classic {
+			cum += t.classic[i].Load()
+		}
 	}
-	cum += t.classic[len(rttBounds)].Load()
 	out.Histogram = &dto.Histogram{
 		SampleCount: proto.Uint64(cum),
 		SampleSum:   proto.Float64(math.Float64frombits(t.rttSum.Load())),
 		Bucket:      bp,
+	}
+	if t.nat != nil {
+		t.nat.write(out.Histogram)
 	}
 	return nil
 }

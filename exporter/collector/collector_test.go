@@ -350,11 +350,11 @@ func nativeSeries(t *testing.T, c *Collector) int {
 
 // BenchmarkReplied is the collector's share of one probe's cost: counting a
 // reply and its RTT, in each --metrics.rtt-histogram mode (classic skips
-// client_golang's histogram).
+// the native buckets and their lock).
 func BenchmarkReplied(b *testing.B) {
 	for _, mode := range []string{"classic+native", "classic", "native"} {
 		b.Run(mode, func(b *testing.B) {
-			tg := newTarget("127.0.0.1", nil, time.Second, RTTModes[mode])
+			tg := newTarget("127.0.0.1", nil, time.Second, RTTModes[mode], time.Now())
 			now := time.Now()
 			i := 0
 			for b.Loop() {
