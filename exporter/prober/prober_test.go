@@ -182,7 +182,9 @@ func TestLoopback(t *testing.T) {
 			e := newEngine(t, ns, v.opts)
 			recs := map[string]*recorder{}
 			for _, a := range []string{"127.0.0.1", "127.0.0.2", "::1"} {
-				recs[a] = add(t, e, a, Target{Addr: netip.MustParseAddr(a), Interval: 20 * time.Millisecond})
+				// A timeout far above loopback's RTT: a loaded machine
+				// delays pro-bing's user-space receive stamp by tens of ms.
+				recs[a] = add(t, e, a, Target{Addr: netip.MustParseAddr(a), Interval: 20 * time.Millisecond, Timeout: time.Second})
 			}
 			for a, r := range recs {
 				waitFor(t, 5*time.Second, a+" to reply 10 times", func() bool { return r.counts().replied >= 10 })
@@ -206,7 +208,8 @@ func TestSharedAddressAndRemove(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			ns := newNS(t)
 			e := newEngine(t, ns, v.opts)
-			tg := Target{Addr: netip.MustParseAddr("127.0.0.1"), Interval: 10 * time.Millisecond}
+			// The timeout is far above loopback's RTT (see TestLoopback).
+			tg := Target{Addr: netip.MustParseAddr("127.0.0.1"), Interval: 10 * time.Millisecond, Timeout: time.Second}
 			a, b := add(t, e, "a", tg), add(t, e, "b", tg)
 			waitFor(t, 5*time.Second, "both to reply", func() bool {
 				return a.counts().replied >= 10 && b.counts().replied >= 10
