@@ -62,6 +62,22 @@ func TestNativeHistograms(t *testing.T) {
 		t.Fatalf("HostHighLatency before the latency phase: got %v (error %v), want none", res, err)
 	}
 
+	// If the message does not come, say what Prometheus saw (runs before
+	// the pipeline's own clean-ups stop it): a miss was seen once in CI
+	// with nothing in the logs.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, q := range []string{
+			`ALERTS`, p90, `target:ping_rtt_seconds:p50_median_1d` + target, `ping_up` + target,
+			`increase(ping_responses_total` + target + `[1m])`, `increase(ping_requests_total` + target + `[1m])`,
+			`histogram_count(rate(ping_rtt_seconds` + target + `[1m]))`,
+		} {
+			res, err := query(hc, q)
+			t.Logf("diagnosis: %s = %v (error %v)", q, res, err)
+		}
+	})
 	slow := time.Now()
 	p.link.B.EchoResponder(t, slowRTT)
 	// p90 crosses 10 ms once a tenth of the 5 m window's replies are slow
