@@ -79,7 +79,7 @@ func TestGetUpdatesLongPollAndConflict(t *testing.T) {
 	}()
 	// Wait for the first poll to be waiting, then poll again: the first is
 	// terminated with 409.
-	for srv.Calls("getUpdates") == 0 {
+	for srv.Polls() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	second := make(chan []telegram.Update, 1)

@@ -116,6 +116,15 @@ func (s *Server) Conflicts() int {
 	return s.conflicts
 }
 
+// Polls returns how many getUpdates calls have started waiting: the order
+// that decides which of two overlapping polls is terminated (the older),
+// which the count of calls received does not give.
+func (s *Server) Polls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.pollGen)
+}
+
 // Markup returns the inline keyboard a message carries now (as sent or
 // last edited), as Bot API JSON; "" when it has none.
 func (s *Server) Markup(chat string, id int) string {
