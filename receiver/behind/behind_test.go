@@ -230,22 +230,29 @@ func TestNothingLearntKeepsTheCount(t *testing.T) {
 	}
 }
 
+// markResolved records the parent's alert as resolved in the store, as
+// the webhook of its resolved notification (to any receiver) would.
+func (f *fixture) markResolved(t *testing.T) {
+	t.Helper()
+	err := f.st.Update(func(tx store.Tx) error {
+		st, _, err := tx.AlertState(f.ref)
+		if err != nil {
+			return err
+		}
+		st.Resolved = true
+		return tx.PutAlertState(f.ref, st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestResolvedParentIsDropped(t *testing.T) {
 	f := newFixture(t)
 	a := parentAlert("firing", "2")
 	f.fire(t, a, 7)
 	f.tr.Observe(f.ref, a)
-	err := f.st.Update(func(tx store.Tx) error {
-		st, _, err := tx.AlertState(f.ref)
-		st.Resolved = true
-		if err == nil {
-			err = tx.PutAlertState(f.ref, st)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.markResolved(t)
 	f.am.set(child("db1", "router1", "a:9426"))
 	f.sync(t)
 	wantEdits(t, f.edits(t))
@@ -422,17 +429,7 @@ func TestEndedParentIsUnwatched(t *testing.T) {
 	a := parentAlert("firing", "2")
 	f.fire(t, a, 7)
 	f.tr.Observe(f.ref, a)
-	err := f.st.Update(func(tx store.Tx) error {
-		st, _, err := tx.AlertState(f.ref)
-		if err != nil {
-			return err
-		}
-		st.Resolved = true
-		return tx.PutAlertState(f.ref, st)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.markResolved(t)
 	f.sync(t)
 	if got, n := f.watched(t), f.tr.Watching(); len(got) != 0 || n != 0 {
 		t.Errorf("got %q recorded and %d watched, want none", got, n)
