@@ -117,7 +117,13 @@ func FuzzParseReply(f *testing.F) {
 	f.Add(echoReplyOf(newEchoRequest(true, 1, 2, 3, 8), true), true, false)
 	f.Add([]byte{0x4f}, false, true)
 	f.Add([]byte{}, true, false)
+	f.Add(sentPacket(false, 14, newEchoRequest(false, 0x1234, 7, 99, 56)), false, false)
 	f.Fuzz(func(t *testing.T, b []byte, v6, ipHeader bool) {
+		// parseSent reads what the kernel returns from our own sends, but
+		// must not panic on anything either.
+		if s, ok := parseSent(b, v6, 0x1234); ok != (s != echoReply{}) || (ok && s.id != 0x1234) {
+			t.Errorf("parseSent(%x, %v): got %+v, %v", b, v6, s, ok)
+		}
 		r, ok := parseReply(b, v6, ipHeader)
 		if !ok {
 			if r != (echoReply{}) {
@@ -278,7 +284,7 @@ func (te *testEngine) advance(d time.Duration) {
 	now := te.since(te.clock)
 	te.mu.Lock()
 	defer te.mu.Unlock()
-	te.runDue(now, [2]*sender{}, [2]*recvBatch{})
+	te.runDue(now, [2]*sender{}, [2]*reader{})
 }
 
 // timesObserver records send times.
@@ -480,12 +486,15 @@ func TestRing(t *testing.T) {
 
 // TestLateHelp: the self-metric's help states the true send window.
 func TestLateHelp(t *testing.T) {
-	for _, want := range []string{"5ms to 25ms", "under 20ms", "more than 10ms"} {
+	for _, want := range []string{"half a scheduler tick, 25ms", "intervals under 100ms", "more than 10ms"} {
 		if !strings.Contains(lateHelp, want) {
 			t.Errorf("help %q: want it to contain %q", lateHelp, want)
 		}
 	}
-	if got := tickFor(1e9, 2*minTick) / 2; got != minTick/2 {
-		t.Errorf("half the shortest tick for a %s interval: got %s, want %s", 2*minTick, got, minTick/2)
+	if got := tickFor(time.Second) / 2; got != 25*time.Millisecond {
+		t.Errorf("half the tick for a 1s interval: got %s, want 25ms", got)
+	}
+	if got := tickFor(99*time.Millisecond) / 2; got >= 25*time.Millisecond {
+		t.Errorf("half the tick for a 99ms interval: got %s, want less than 25ms", got)
 	}
 }

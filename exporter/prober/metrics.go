@@ -30,8 +30,8 @@ var commonErrnos = []syscall.Errno{unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ENO
 
 // lateHelp states the send window from the scheduler's tick range (half a
 // tick after the scheduled time; sched.go); TestLateHelp keeps it true.
-var lateHelp = fmt.Sprintf("Echo requests sent more than %s after their send window (scheduled time + half a scheduler tick, %s to %s; less for intervals under %s): the exporter is overloaded.",
-	time.Duration(lateThreshold), minTick/2, maxTick/2, 2*minTick)
+var lateHelp = fmt.Sprintf("Echo requests sent more than %s after their send window (scheduled time + half a scheduler tick, %s; less for intervals under %s): the exporter is overloaded.",
+	time.Duration(lateThreshold), maxTick/2, 2*maxTick)
 
 func newMetrics(reg prometheus.Registerer, drops func() float64) (*metrics, error) {
 	m := &metrics{

@@ -15,7 +15,9 @@ const batchSize = 64
 // which does not matter: only their first bytes are read.
 const recvBufSize = 256
 
-const oobSize = 128 // room for SCM_TIMESTAMPNS and SO_RXQ_OVFL
+// oobSize has room for SCM_TIMESTAMPNS, SO_RXQ_OVFL and, with transmit
+// timestamps on, SCM_TIMESTAMPING and IP_RECVERR.
+const oobSize = 192
 
 // recvBatch is the preallocated state of recvmmsg: no allocation per packet.
 type recvBatch struct {

@@ -55,6 +55,10 @@ func TestReceiveModeSwitch(t *testing.T) {
 		te.mu.Lock()
 		busy, poll4, poll6, rate4 := te.busy.Load(), te.socks[0].poll.Load(), te.socks[1].poll.Load(), te.famRate[0]
 		te.mu.Unlock()
+		if st4, st6 := te.socks[0].stamped.Load(), te.socks[1].stamped.Load(); st4 != step.busy || st6 != step.busy {
+			t.Fatalf("%d IPv4 targets at 50/s: got batched sends with transmit stamps %v (IPv4), %v (IPv6); want %v (busy)",
+				step.v4, st4, st6, step.busy)
+		}
 		if busy != step.busy || poll4 != step.poll4 || poll6 {
 			t.Fatalf("%d IPv4 targets at 50/s: got busy %v, IPv4 polling %v, IPv6 polling %v; want %v, %v, false",
 				step.v4, busy, poll4, poll6, step.busy, step.poll4)

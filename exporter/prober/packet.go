@@ -1,6 +1,10 @@
 package prober
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
 
 // Echo request layout (after the 8-byte ICMP header): the target's slot
 // index and generation (4 bytes each, big endian), so a reply finds its
@@ -75,10 +79,16 @@ func parseReply(b []byte, v6, ipHeader bool) (echoReply, bool) {
 		}
 		b = b[hl:]
 	}
-	if len(b) < icmpHeaderLen+tokenLen || b[1] != 0 {
-		return echoReply{}, false
+	typ := byte(echoReply4)
+	if v6 {
+		typ = echoReply6
 	}
-	if (v6 && b[0] != echoReply6) || (!v6 && b[0] != echoReply4) {
+	return parseEcho(b, typ)
+}
+
+// parseEcho decodes an ICMP echo message of type typ carrying our token.
+func parseEcho(b []byte, typ byte) (echoReply, bool) {
+	if len(b) < icmpHeaderLen+tokenLen || b[0] != typ || b[1] != 0 {
 		return echoReply{}, false
 	}
 	return echoReply{
@@ -87,4 +97,34 @@ func parseReply(b []byte, v6, ipHeader bool) (echoReply, bool) {
 		slot: binary.BigEndian.Uint32(b[8:]),
 		gen:  binary.BigEndian.Uint32(b[12:]),
 	}, true
+}
+
+// maxLinkHeader bounds where parseSent looks for the IP header.
+const maxLinkHeader = 64
+
+// parseSent decodes one of our echo requests as the kernel returns it with
+// its transmit timestamp (the error queue, see stamps.go): the packet as the
+// device sent it, after a link-layer header whose length depends on the
+// device (14 bytes on loopback and Ethernet, none on a tunnel). The IP
+// header is found by its shape: version, our protocol and, right after it,
+// an echo request carrying id. We never send IP options or IPv6 extension
+// headers.
+func parseSent(b []byte, v6 bool, id uint16) (echoReply, bool) {
+	for off := 0; off <= maxLinkHeader && off < len(b); off++ {
+		ip := b[off:]
+		var icmp []byte
+		var typ byte
+		switch {
+		case !v6 && len(ip) >= 20 && ip[0] == 0x45 && ip[9] == unix.IPPROTO_ICMP:
+			icmp, typ = ip[20:], echoRequest4
+		case v6 && len(ip) >= 40 && ip[0]>>4 == 6 && ip[6] == unix.IPPROTO_ICMPV6:
+			icmp, typ = ip[40:], echoRequest6
+		default:
+			continue
+		}
+		if r, ok := parseEcho(icmp, typ); ok && r.id == id {
+			return r, true
+		}
+	}
+	return echoReply{}, false
 }

@@ -38,7 +38,7 @@ const (
 // ended by Close's shutdown.
 func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 	defer e.recvWG.Done()
-	b := newRecvBatch()
+	r := newReader()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -48,7 +48,7 @@ func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 		default:
 		}
 		if s.poll.Load() {
-			e.drain(s, b, s.fd)
+			e.drain(s, r)
 			timer.Reset(pollInterval)
 			select {
 			case <-e.done:
@@ -65,12 +65,12 @@ func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 			}
 			continue
 		}
-		n, errno := b.recvWait(s.fd)
+		n, errno := r.replies.recvWait(s.fd)
 		switch errno {
 		case 0:
-			e.handle(s, b, n)
+			e.handleRead(s, r, n)
 			if n == batchSize {
-				e.drain(s, b, s.fd)
+				e.drain(s, r)
 			}
 		case unix.EAGAIN, unix.EINTR: // SO_RCVTIMEO: look at e.done
 		default:
@@ -86,20 +86,46 @@ func (e *shared) receive(s *icmpSocket, wake <-chan struct{}) {
 
 // drain reads and handles replies until the socket is empty (EAGAIN) or
 // an error other than EINTR occurs.
-func (e *shared) drain(s *icmpSocket, b *recvBatch, fd uintptr) unix.Errno {
+func (e *shared) drain(s *icmpSocket, r *reader) unix.Errno {
+	retried := false
 	for {
-		n, errno := b.recv(fd)
+		n, errno := r.replies.recv(s.fd)
 		switch errno {
 		case 0:
-			e.handle(s, b, n)
+			e.handleRead(s, r, n)
 			if n < batchSize {
 				return unix.EAGAIN // saves the syscall that would say so
 			}
 		case unix.EINTR:
-		default:
+		case unix.EAGAIN:
+			// No reply, but transmit stamps may be waiting: they share
+			// the receive buffer with the replies, which they would fill
+			// while no host answers.
+			if s.stamped.Load() {
+				e.readStamps(s, r.stamps)
+			}
 			return errno
+		default:
+			// sendmmsg keeps the error of a datagram after the first
+			// for the socket's next call, which returns it once.
+			if retried {
+				return errno
+			}
+			retried = true
 		}
 	}
+}
+
+// handleRead matches the n replies just read into r, after reading the
+// transmit stamps of batched sends (stamps.go): a reply's stamp was queued
+// before the reply, so it has been read by then. A receiver may have been
+// blocked in its read since before the sends were batched: this is why it
+// looks at s.stamped after the read.
+func (e *shared) handleRead(s *icmpSocket, r *reader, n int) {
+	if s.stamped.Load() {
+		e.readStamps(s, r.stamps)
+	}
+	e.handle(s, r.replies, n)
 }
 
 // handle matches a batch of received datagrams to their probes.
@@ -138,7 +164,7 @@ func (e *shared) match(t *target, seq uint16, rx int64, now time.Time, mono int6
 	userRTT := mono - p.sentMono.Load()
 	rtt, at := userRTT, now
 	if rx != 0 {
-		if k := rx - p.sentWall.Load(); k > 0 && k <= userRTT {
+		if k := rx - t.sentAt(p); k > 0 && k <= userRTT {
 			rtt, at = k, time.Unix(0, rx)
 		}
 	}

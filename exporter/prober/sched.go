@@ -7,35 +7,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The scheduler's tick is its shortest sleep. A wake-up costs 40-90 us of
-// CPU on a small VM (measured with a bare Go timer loop), as much as several
-// probes, so wake-ups are rationed: about perTick probes per wake-up, at
-// most 1/minTick and (when busy) at least 1/maxTick wake-ups per second. A
-// send goes out within half a tick of its scheduled time (before or after),
-// and a timeout is noticed up to a tick late.
+// The scheduler's tick is its shortest sleep: maxTick, or less when a
+// target's interval is under two ticks. A send goes out within half a tick
+// of its scheduled time (before or after), and a timeout is noticed up to a
+// tick late.
 //
-// In the exporter a wake-up costs more, about 125 us: the Go runtime also
-// wakes sysmon at every timer expiry and a spinning thread for every
-// goroutine a timer readies (perf: 254 context switches/s at 40 wake-ups/s).
-// Hence 50 ms and 50 probes per wake-up rather than 25: at 1,000 probes/s
-// that halves the wake-ups and saves 10-15 % of the CPU (BENCHMARKS.md),
-// while +-25 ms of send jitter and 50 ms later loss or reply reports are
-// still small next to a 1 s interval and the 5 s up-window. RTTs are not
-// affected: they come from send-time and kernel receive timestamps.
-const (
-	minTick = 10 * time.Millisecond
-	maxTick = 50 * time.Millisecond
-	perTick = 50
-)
+// Wake-ups are rationed because each costs far more than a probe: about
+// 125 us of CPU in the exporter on a small VM (a bare Go timer loop costs
+// 40-90 us, and the Go runtime also wakes sysmon at every timer expiry and
+// a spinning thread for every goroutine a timer readies: perf counted 254
+// context switches/s at 40 wake-ups/s). With 50 ms at every rate, +-25 ms of
+// send jitter and 50 ms later loss or reply reports are small next to a 1 s
+// interval and the 5 s up-window, and RTTs are not affected (kernel
+// timestamps). The tick used to shrink to 10 ms from 5,000 probes/s on (a
+// short pass each); since sends are batched (stamps.go) a pass of 500
+// sends at 10,000 probes/s takes about 1.5 ms, and the 80 wake-ups/s saved
+// were a tenth of the exporter's CPU there (issue 14, BENCHMARKS.md).
+const maxTick = 50 * time.Millisecond
 
-// tickFor returns the tick for a total probe rate (probes per second) and
-// the shortest interval of any target: a tick stays below half of it, so
-// that no target is throttled.
-func tickFor(rate float64, shortest time.Duration) time.Duration {
+// tickFor returns the tick for the shortest interval of any target: a tick
+// stays below half of it, so that no target is throttled.
+func tickFor(shortest time.Duration) time.Duration {
 	tick := maxTick
-	if rate > 0 {
-		tick = min(max(time.Duration(perTick*float64(time.Second)/rate), minTick), maxTick)
-	}
 	if shortest > 0 {
 		tick = max(min(tick, shortest/2), time.Millisecond)
 	}
@@ -66,10 +59,10 @@ func (e *shared) schedule() {
 			senders[i] = &sender{sock: s, batch: newSendBatch()}
 		}
 	}
-	var reads [2]*recvBatch
+	var reads [2]*reader
 	for i, s := range e.socks {
 		if s != nil {
-			reads[i] = newRecvBatch()
+			reads[i] = newReader()
 		}
 	}
 	timer := time.NewTimer(time.Hour)
@@ -78,11 +71,14 @@ func (e *shared) schedule() {
 		e.mu.Lock()
 		passStart := e.since(e.now())
 		busy := e.busy.Load()
-		var drains [2]*recvBatch // the sockets this pass reads
+		var drains [2]*reader // the sockets this pass reads
 		for i, s := range e.socks {
+			if s != nil {
+				e.checkStamps(s)
+			}
 			if busy && s != nil && !s.poll.Load() {
 				drains[i] = reads[i]
-				e.drain(s, reads[i], s.fd) // before timeouts: a reply already queued is not lost
+				e.drain(s, reads[i]) // before timeouts: a reply already queued is not lost
 			}
 		}
 		e.runDue(e.since(e.now()), senders, drains)
@@ -129,14 +125,14 @@ func busyWait(tick, elapsed time.Duration) time.Duration {
 // scheduler behind by 100 ms at 100,000 probes/s sends 10,000 in one pass;
 // reading only between passes, their replies overflowed the receive buffer,
 // issue 14). e.mu is held.
-func (e *shared) runDue(now int64, senders [2]*sender, drains [2]*recvBatch) {
+func (e *shared) runDue(now int64, senders [2]*sender, drains [2]*reader) {
 	e.wheel.expire(now, func(t *target) {
 		e.step(t, now, senders) // queues at most one request of t
 		for i, s := range senders {
 			if s != nil && s.batch.full() {
 				e.flush(s)
 				if drains[i] != nil {
-					e.drain(s.sock, drains[i], s.sock.fd)
+					e.drain(s.sock, drains[i])
 				}
 			}
 		}
@@ -223,20 +219,26 @@ func (t *target) begin(mono, wall int64) uint16 {
 	seq := t.seq
 	t.seq++
 	p := &t.ring[seq&t.mask]
-	p.seq, p.state = seq, statePending
+	p.seq, p.state, p.txWall = seq, statePending, 0
 	p.sentMono.Store(mono)
 	p.sentWall.Store(wall)
 	return seq
 }
 
-// flush sends a batch, sendChunk datagrams per syscall. The send time of
-// each chunk is taken right before its syscall: on loopback the kernel
-// handles each echo (request, reply, delivery) inside the send call, so with
-// one timestamp for 64 packets the last would read ~0.3 ms too slow.
+// flush sends a batch: all of it per syscall when the kernel stamps each
+// packet's transmit time (stamps.go), else sendChunk datagrams per syscall.
+// The send time of each chunk is taken right before its syscall: on
+// loopback the kernel handles each echo (request, reply, delivery) inside
+// the send call, so with one timestamp for 64 packets and no kernel stamps
+// the last would read ~0.15 ms too slow.
 func (e *shared) flush(s *sender) {
 	b := s.batch
+	chunk := e.sendChunk
+	if s.sock.stamped.Load() {
+		chunk = batchSize
+	}
 	for from := 0; from < b.n; {
-		end := min(from+e.sendChunk, b.n)
+		end := min(from+chunk, b.n)
 		now := e.now()
 		wall, mono := now.UnixNano(), e.since(now)
 		for _, o := range s.out[from:end] {

@@ -35,6 +35,7 @@ type probe struct {
 	state    probeState
 	sentWall atomic.Int64 // Unix ns, compared with kernel receive timestamps
 	sentMono atomic.Int64 // ns since engine start (monotonic)
+	txWall   int64        // Unix ns, the kernel's transmit stamp (stamps.go); under the target's lock
 }
 
 // target is the engine's state of one probed host.
@@ -324,7 +325,7 @@ func (e *shared) setRate(rate float64) {
 			shortest = iv
 		}
 	}
-	e.tick = tickFor(rate, time.Duration(shortest))
+	e.tick = tickFor(time.Duration(shortest))
 	if e.rcvbuf == 0 {
 		e.resize(receiveBufferFor(rate))
 	}
@@ -334,6 +335,11 @@ func (e *shared) setRate(rate float64) {
 	case e.busy.Load() && rate < idleRate:
 		e.busy.Store(false)
 		e.wakeReceivers()
+	}
+	for _, s := range e.socks {
+		if s != nil {
+			e.setSendStamps(s, e.busy.Load()) // batched sends when busy: stamps.go
+		}
 	}
 	for i, s := range e.socks {
 		if len(e.byKey) == 0 {

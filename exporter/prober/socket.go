@@ -27,6 +27,10 @@ type icmpSocket struct {
 	drops atomic.Uint32
 	// poll: its receiver polls it, the scheduler does not read it (recv.go).
 	poll atomic.Bool
+	// stamped: transmit timestamps are on and sends are batched; noStamps:
+	// the kernel refused or never sent them (stamps.go).
+	stamped, noStamps         atomic.Bool
+	stampedReplies, unstamped atomic.Int64
 }
 
 // openSocket opens the ICMP socket of one family for mode. For raw sockets id
