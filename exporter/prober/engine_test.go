@@ -486,15 +486,15 @@ func TestRing(t *testing.T) {
 
 // TestLateHelp: the self-metric's help states the true send window.
 func TestLateHelp(t *testing.T) {
-	for _, want := range []string{"half a scheduler tick, 25ms", "intervals under 100ms", "more than 10ms"} {
+	for _, want := range []string{"half a scheduler tick, 50ms", "intervals under 200ms", "more than 10ms"} {
 		if !strings.Contains(lateHelp, want) {
 			t.Errorf("help %q: want it to contain %q", lateHelp, want)
 		}
 	}
-	if got := tickFor(time.Second) / 2; got != 25*time.Millisecond {
-		t.Errorf("half the tick for a 1s interval: got %s, want 25ms", got)
+	if got := tickFor(time.Second) / 2; got != 50*time.Millisecond {
+		t.Errorf("half the tick for a 1s interval: got %s, want 50ms", got)
 	}
-	if got := tickFor(99*time.Millisecond) / 2; got >= 25*time.Millisecond {
-		t.Errorf("half the tick for a 99ms interval: got %s, want less than 25ms", got)
+	if got := tickFor(199*time.Millisecond) / 2; got >= 50*time.Millisecond {
+		t.Errorf("half the tick for a 199ms interval: got %s, want less than 50ms", got)
 	}
 }

@@ -43,13 +43,13 @@ func TestReceiveModeSwitch(t *testing.T) {
 		rate4, total float64
 	}{
 		{0, false, false, 0, 1},
-		{1, true, false, 50, 51}, // from busyRate (20/s) on
+		{1, true, false, 50, 51}, // from busyRate (10/s) on
 		{799, true, false, 39_950, 39_951},
 		{800, true, true, 40_000, 40_001}, // pollRate
 		{641, true, true, 32_050, 32_051}, // above 0.8 pollRate: still polling
 		{639, true, false, 31_950, 31_951},
 		{800, true, true, 40_000, 40_001},
-		{0, false, false, 0, 1}, // below idleRate (16/s)
+		{0, false, false, 0, 1}, // below idleRate (8/s)
 	} {
 		setV4(step.v4)
 		te.mu.Lock()

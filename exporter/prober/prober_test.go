@@ -454,8 +454,9 @@ func TestTickFor(t *testing.T) {
 	}{
 		{0, maxTick}, // no target
 		{time.Second, maxTick},
-		{100 * time.Millisecond, maxTick},
-		{20 * time.Millisecond, 10 * time.Millisecond}, // half the shortest interval
+		{200 * time.Millisecond, maxTick},
+		{100 * time.Millisecond, 50 * time.Millisecond}, // half the shortest interval
+		{20 * time.Millisecond, 10 * time.Millisecond},
 		{time.Millisecond, time.Millisecond},           // never below 1 ms
 	} {
 		if got := tickFor(tc.shortest); got != tc.want {

@@ -12,18 +12,19 @@ import (
 // of its scheduled time (before or after), and a timeout is noticed up to a
 // tick late.
 //
-// Wake-ups are rationed because each costs far more than a probe: about
-// 125 us of CPU in the exporter on a small VM (a bare Go timer loop costs
-// 40-90 us, and the Go runtime also wakes sysmon at every timer expiry and
-// a spinning thread for every goroutine a timer readies: perf counted 254
-// context switches/s at 40 wake-ups/s). With 50 ms at every rate, +-25 ms of
-// send jitter and 50 ms later loss or reply reports are small next to a 1 s
-// interval and the 5 s up-window, and RTTs are not affected (kernel
-// timestamps). The tick used to shrink to 10 ms from 5,000 probes/s on (a
-// short pass each); since sends are batched (stamps.go) a pass of 500
-// sends at 10,000 probes/s takes about 1.5 ms, and the 80 wake-ups/s saved
-// were a tenth of the exporter's CPU there (issue 14, BENCHMARKS.md).
-const maxTick = 50 * time.Millisecond
+// Wake-ups are rationed because each costs far more than a probe: 125-400
+// us of CPU in the exporter on a small VM (a bare Go timer loop costs 40-90
+// us, and the Go runtime also wakes sysmon at every timer expiry and a
+// spinning thread for every goroutine a timer readies: perf counted 254
+// context switches/s at 40 wake-ups/s). With 100 ms at every rate, +-50 ms
+// of send jitter and loss or reply reports up to 100 ms later are small
+// next to a 1 s interval and the 5 s up-window, and RTTs are not affected
+// (kernel timestamps). The tick used to be 50 ms at 1,000 probes/s and
+// shrink to 10 ms from 5,000 probes/s on (a short pass each); since sends
+// are batched (stamps.go) a pass of 1,000 sends at 10,000 probes/s takes
+// about 3 ms, and at 1,000 probes/s the 10 wake-ups/s saved were 4 us of
+// the 14 us per probe (issue 14, BENCHMARKS.md).
+const maxTick = 100 * time.Millisecond
 
 // tickFor returns the tick for the shortest interval of any target: a tick
 // stays below half of it, so that no target is throttled.
