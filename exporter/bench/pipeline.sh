@@ -9,7 +9,11 @@
 #   mixed    10,000 hosts, clean and with 10 % of them dropped by nftables
 #            (echo requests to every 10th address, input hook: they time
 #            out), alternated A/B/A/B: the CPU a lost probe costs =
-#            (CPU mixed - CPU clean) / lost probes.
+#            (CPU mixed - CPU clean) / lost probes. Both rounds also ping
+#            a few delayed hosts (MIX_DELAYS, in ms): addresses 198.18.0.11..
+#            in the namespace "downtime-pipe-slow", behind a veth from
+#            198.18.0.1/24, answered by exporter/bench/delayecho (kernel
+#            echo off there); their mean RTT and loss are reported per host.
 #   prom     Debian's Prometheus scraping 10,000 hosts every 10 s, from
 #            downtime_exporter (default flags), from downtime_exporter with
 #            --metrics.rtt-histogram=native --metrics.omit-zero-errors and
@@ -19,21 +23,23 @@
 #
 # Usage (root): bash exporter/bench/pipeline.sh [big] [mixed] [prom]   (default: all)
 # Environment: BIG_N=100000 BIG_WINDOW=30 MIX_N=10000 MIX_WINDOW=20
+#   MIX_DELAYS="10 20 50 100 200" (ms, each below 400; empty: no delayed hosts)
 #   PROM_N=10000 PROM_WARMUP=40 PROM_WINDOW=60 OUT=DIR
 # Output: one JSON line per run in $OUT/pipeline.jsonl and Markdown tables
 # in $OUT/pipeline.md, with the date, machine and load average per run.
-# All traffic stays on loopback inside the namespace.
+# All traffic stays on loopback inside the namespace, or on the veth pair
+# (198.18.0.0/24) between it and downtime-pipe-slow.
 
 set -eu
 set -o pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIG_N=${BIG_N:-100000} BIG_WINDOW=${BIG_WINDOW:-30}
-MIX_N=${MIX_N:-10000} MIX_WINDOW=${MIX_WINDOW:-20}
+MIX_N=${MIX_N:-10000} MIX_WINDOW=${MIX_WINDOW:-20} MIX_DELAYS=${MIX_DELAYS-10 20 50 100 200}
 PROM_N=${PROM_N:-10000} PROM_WARMUP=${PROM_WARMUP:-40} PROM_WINDOW=${PROM_WINDOW:-60}
 OUT=${OUT:-/tmp/downtime-pipeline-$(date +%Y%m%d-%H%M%S)}
-NETNS=downtime-pipe
-EXPORTER=$ROOT/bin/downtime_exporter
+NETNS=downtime-pipe SLOWNS=downtime-pipe-slow
+EXPORTER=$ROOT/bin/downtime_exporter DELAYECHO=$ROOT/bin/delayecho
 SMOKEPING=/usr/bin/prometheus-smokeping-prober
 PROMETHEUS=/usr/bin/prometheus
 PORT=19500 PROM_PORT=19590
@@ -49,6 +55,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do
     kill -TERM "$p" 2> /dev/null && { wait "$p" 2> /dev/null || true; }
   done
+  ip netns del "$SLOWNS" 2> /dev/null || true   # takes the veth pair with it
   ip netns del "$NETNS" 2> /dev/null || true
   rm -rf "$TMP"
 }
@@ -88,6 +95,7 @@ start_bg() { # LOG command... ; sets LAST_PID
   PIDS+=("$LAST_PID")
 }
 stop() { kill -TERM "$1" 2> /dev/null; wait "$1" 2> /dev/null || true; }
+sleep_until() { sleep "$(f "$1 - $(now)" 3 | sed 's/^-.*/0/')"; }   # EXPR in seconds since the epoch
 wait_http() { # URL SECONDS
   local end=$(($(date +%s) + $2))
   while [ "$(date +%s)" -lt "$end" ]; do
@@ -98,9 +106,10 @@ wait_http() { # URL SECONDS
 }
 
 # exporter_window LABEL N WINDOW [flags...]: downtime_exporter alone; one JSON line.
+# CFG overrides the targets file; DELAYED ("addr=ms ...") adds per-host figures.
 exporter_window() {
   local label=$1 n=$2 window=$3; shift 3
-  local url="http://127.0.0.1:$PORT/metrics" cfg=$TMP/targets-$n.yml
+  local url="http://127.0.0.1:$PORT/metrics" cfg=${CFG:-$TMP/targets-$n.yml}
   [ -s "$cfg" ] || targets_yaml "$n" "$cfg"
   echo "pipeline: $label N=$n window ${window}s" >&2
   start_bg "$TMP/$label.log" "$EXPORTER" --web.listen-address="127.0.0.1:$PORT" --config.file="$cfg" "$@"
@@ -109,6 +118,8 @@ exporter_window() {
   wait_http "http://127.0.0.1:$PORT/" 120 || { echo "pipeline: $label did not start" >&2; tail "$TMP/$label.log" >&2; return 1; }
   sleep 10   # warm-up: every target sent at least once, first replies in
   local l0 t0 c0 t1 c1 s0a s0b s1a s1b
+  # edge scrapes half a second apart for delayed_json, outside the CPU window
+  [ -z "${DELAYED:-}" ] || { s0a=$(now); scrape "$url" "$TMP/m0-early.txt" > /dev/null; sleep_until "$s0a + 0.5"; }
   s0a=$(now); scrape "$url" "$TMP/m0.txt" > /dev/null; s0b=$(now)
   l0=$(load); t0=$(now); c0=$(ticks "$pid")
   # scrape every 10 s inside the window, like Prometheus
@@ -121,6 +132,12 @@ exporter_window() {
   c1=$(ticks "$pid"); t1=$(now)
   local tb ts pbb pbs
   s1a=$(now); read -r tb ts <<< "$(scrape "$url" "$TMP/m1.txt")"; s1b=$(now)
+  local delayed=""
+  if [ -n "${DELAYED:-}" ]; then
+    sleep_until "$s1a + 0.5"
+    scrape "$url" "$TMP/m1-late.txt" > /dev/null
+    delayed=$(delayed_json "$TMP/m0-early.txt" "$TMP/m0.txt" "$TMP/m1.txt" "$TMP/m1-late.txt")
+  fi
   read -r pbb pbs <<< "$(scrape "$url" /dev/null "$PB")"
   local req=$(($(sum ping_requests_total "$TMP/m1.txt") - $(sum ping_requests_total "$TMP/m0.txt")))
   local rep=$(($(sum ping_responses_total "$TMP/m1.txt") - $(sum ping_responses_total "$TMP/m0.txt")))
@@ -132,10 +149,44 @@ exporter_window() {
   win=$(f "$t1 - $t0" 3); cpu=$(f "($c1 - $c0) / $CLK_TCK" 2); hwm=$(kb "$pid" VmHWM)
   span=$(f "($s1a + $s1b) / 2 - ($s0a + $s0b) / 2" 3); rate=$(f "$req / $span" 1)
   stop "$pid"
-  printf '{"run":"%s","n":%d,"window_s":%s,"load":"%s","cpu_s":%s,"cpu_pct":%s,"cpu_us_per_probe":%s,"rss_peak_mb":%s,"requests":%d,"probes_per_s":%s,"lost":%d,"loss_pct":%s,"late_sends":%d,"rcv_drops":%d,"text_bytes":%s,"text_s":%s,"proto_bytes":%s,"proto_s":%s,"flags":"%s"}\n' \
+  printf '{"run":"%s","n":%d,"window_s":%s,"load":"%s","cpu_s":%s,"cpu_pct":%s,"cpu_us_per_probe":%s,"rss_peak_mb":%s,"requests":%d,"probes_per_s":%s,"lost":%d,"loss_pct":%s,"late_sends":%d,"rcv_drops":%d,"text_bytes":%s,"text_s":%s,"proto_bytes":%s,"proto_s":%s,"flags":"%s"%s}\n' \
     "$label" "$n" "$win" "$l0" "$cpu" "$(f "100 * $cpu / $win" 1)" "$(f "($req > 0) ? 1e6 * $cpu / ($rate * $win) : 0" 2)" \
     "$(f "$hwm / 1024" 1)" "$req" "$rate" "$((req - rep))" "$(f "($req > 0) ? 100 * ($req - $rep) / $req : 0" 3)" \
-    "$late" "$drops" "$tb" "$ts" "$pbb" "$pbs" "$*" | tee -a "$JSON"
+    "$late" "$drops" "$tb" "$ts" "$pbb" "$pbs" "$*" "$delayed" | tee -a "$JSON"
+}
+
+# delayed_json EARLY0 M0 M1 LATE1: ',"delayed":[...]' for the hosts in DELAYED:
+# probes sent and mean RTT (ping_rtt_seconds sum/count) between M0 and M1,
+# and probes lost. requests - responses also counts a probe still in flight
+# at a scrape; of two scrapes half a second apart at least one has none in
+# flight when the delay is below 0.5 s minus the scrapes' jitter (hence
+# MIX_DELAYS < 400), so the smaller difference of each pair is the exact one.
+delayed_json() {
+  awk -v hosts="$DELAYED" '
+  BEGIN {
+    nh = split(hosts, h, " ")
+    for (i = 1; i <= nh; i++) { split(h[i], p, "="); addr[i] = p[1]; ms[i] = p[2]; want[p[1]] = 1 }
+    for (i = 1; i < ARGC; i++) file[ARGV[i]] = i
+  }
+  /^ping_(requests_total|responses_total|rtt_seconds_sum|rtt_seconds_count)\{/ {
+    if (!match($0, /target="[^"]*"/)) next
+    t = substr($0, RSTART + 8, RLENGTH - 9)
+    if (t in want) v[file[FILENAME], substr($0, 1, index($0, "{") - 1), t] += $NF
+  }
+  function d(i, t) { return v[i, "ping_requests_total", t] - v[i, "ping_responses_total", t] }
+  function min(a, b) { return a < b ? a : b }
+  END {
+    for (i = 1; i <= nh; i++) {
+      t = addr[i]
+      req = v[3, "ping_requests_total", t] - v[2, "ping_requests_total", t]
+      lost = min(d(3, t), d(4, t)) - min(d(1, t), d(2, t))
+      cnt = v[3, "ping_rtt_seconds_count", t] - v[2, "ping_rtt_seconds_count", t]
+      sum = v[3, "ping_rtt_seconds_sum", t] - v[2, "ping_rtt_seconds_sum", t]
+      out = out sprintf("%s{\"host\":\"%s\",\"delay_ms\":%s,\"probes\":%d,\"replies\":%d,\"lost\":%d,\"loss_pct\":%.2f,\"rtt_mean_ms\":%.3f}",
+        i > 1 ? "," : "", t, ms[i], req, cnt, lost, req > 0 ? 100 * lost / req : 0, cnt > 0 ? 1000 * sum / cnt : 0)
+    }
+    printf ",\"delayed\":[%s]", out
+  }' "$@"
 }
 
 # ---- big -----------------------------------------------------------------------------
@@ -159,14 +210,62 @@ table inet pipebench {
 }
 EOF
 }
+# slow_up DELAY_MS...: the delayed hosts 198.18.0.11, .12, ... in $SLOWNS, each
+# answered after its delay by its own delayecho; sets DELAYED and SLOW_PIDS.
+# The veth pair is created in $NETNS and its peer moved straight into
+# $SLOWNS: the root namespace never sees it.
+slow_up() {
+  local i=0 d a end
+  DELAYED="" SLOW_PIDS=()
+  # run_* are called in an || list, where set -e does not apply: check each step
+  ip netns add "$SLOWNS" && ip -n "$SLOWNS" link set lo up &&
+    ip -n "$NETNS" link add dp-bench type veth peer name dp-slow netns "$SLOWNS" &&
+    ip -n "$NETNS" addr add 198.18.0.1/24 dev dp-bench &&
+    ip netns exec "$SLOWNS" sysctl -q -w net.ipv4.icmp_echo_ignore_all=1 || return 1
+  for d in "$@"; do
+    i=$((i + 1)) a=198.18.0.$((10 + i))
+    ip -n "$SLOWNS" addr add "$a/24" dev dp-slow || return 1
+    ip netns exec "$SLOWNS" "$DELAYECHO" --delay="${d}ms" --address="$a" > "$TMP/delayecho-$a.log" 2>&1 &
+    SLOW_PIDS+=("$!") PIDS+=("$!") DELAYED+="$a=$d "
+  done
+  ip -n "$NETNS" link set dp-bench up && ip -n "$SLOWNS" link set dp-slow up || return 1
+  end=$(($(date +%s) + 10))
+  for a in $DELAYED; do
+    until grep -qs answering "$TMP/delayecho-${a%=*}.log"; do
+      [ "$(date +%s)" -lt "$end" ] || { echo "pipeline: delayecho for ${a%=*} did not start" >&2; cat "$TMP/delayecho-${a%=*}.log" >&2; return 1; }
+      sleep 0.1
+    done
+  done
+  until ip -n "$NETNS" -o link show dev dp-bench | grep -q ' state UP '; do
+    [ "$(date +%s)" -lt "$end" ] || { echo "pipeline: veth dp-bench not up" >&2; return 1; }
+    sleep 0.1
+  done
+}
+slow_down() {
+  local p
+  for p in "${SLOW_PIDS[@]}"; do stop "$p"; done
+  ip netns del "$SLOWNS" 2> /dev/null || true
+}
 run_mixed() {
+  local d n=$MIX_N CFG=$TMP/targets-mixed.yml DELAYED="" SLOW_PIDS=()
+  for d in $MIX_DELAYS; do
+    [[ $d =~ ^[0-9]+$ ]] && [ "$d" -lt 400 ] || { echo "pipeline: MIX_DELAYS: $d is not a whole number of ms below 400" >&2; return 1; }
+  done
+  targets_yaml "$MIX_N" "$CFG"
+  if [ -n "$MIX_DELAYS" ]; then
+    (cd "$ROOT" && go build -o bin/delayecho ./exporter/bench/delayecho)
+    # shellcheck disable=SC2086
+    slow_up $MIX_DELAYS || { slow_down; return 1; }
+    for d in $DELAYED; do echo "  - host: ${d%=*}" >> "$CFG"; n=$((n + 1)); done
+  fi
   for round in 1 2; do
     "${NSX[@]}" nft delete table inet pipebench 2> /dev/null || true
-    exporter_window "mixed-clean-$round" "$MIX_N" "$MIX_WINDOW"
+    exporter_window "mixed-clean-$round" "$n" "$MIX_WINDOW" || break
     drop_tenth
-    exporter_window "mixed-10pct-dropped-$round" "$MIX_N" "$MIX_WINDOW"
+    exporter_window "mixed-10pct-dropped-$round" "$n" "$MIX_WINDOW" || break
   done
   "${NSX[@]}" nft delete table inet pipebench 2> /dev/null || true
+  slow_down
 }
 
 # ---- prom ----------------------------------------------------------------------------
@@ -250,10 +349,22 @@ function get(k,   m) {
     get("cpu_us_per_probe"), get("rss_peak_mb"), get("probes_per_s"), get("loss_pct"), get("late_sends"),
     get("text_bytes") / 1e6, get("text_s"), get("proto_bytes") / 1e6, get("proto_s")
 }
+/"delayed":\[/ {   # one row per delayed host, printed after the other tables
+  run = get("run"); rest = substr($0, index($0, "\"delayed\":["))
+  while (match(rest, /\{[^}]*\}/)) {
+    line = $0; $0 = substr(rest, RSTART, RLENGTH); rest = substr(rest, RSTART + RLENGTH)
+    delayed = delayed sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", run, get("host"), get("delay_ms"), get("rtt_mean_ms"),
+      get("probes"), get("replies"), get("lost"), get("loss_pct"))
+    $0 = line
+  }
+}
 /"prom_cpu_pct"/ {
   if (!p++) { print "\n| run | N | load 1/5/15 | Prometheus CPU % | Prometheus RSS MB (peak) | head series | samples/scrape | scrape s (max) | exporter CPU % | exporter peak RSS MB | total CPU % | total MB |"; print "|---|---|---|---|---|---|---|---|---|---|---|---|" }
   printf "| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n", get("run"), get("n"), get("load"), get("prom_cpu_pct"),
     get("prom_rss_mb"), get("prom_rss_peak_mb"), get("head_series"), get("samples_per_scrape"), get("scrape_s_max"),
     get("exporter_cpu_pct"), get("exporter_rss_peak_mb"), get("total_cpu_pct"), get("total_mb")
+}
+END {
+  if (delayed != "") printf "\n| run | delayed host | delay ms | mean RTT ms | probes | replies | lost | loss %% |\n|---|---|---|---|---|---|---|---|\n%s", delayed
 }' "$JSON" | tee -a "$MD"
 echo "pipeline: results in $JSON and $MD" >&2

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,12 +39,8 @@ const (
 // EchoResponder makes n answer IPv4 pings itself, each reply sent delay after
 // the request arrived: a host with a fixed RTT, without tc/netem. The kernel's
 // own echo replies are switched off (net.ipv4.icmp_echo_ignore_all=1).
-//
-// Delays are measured from the kernel's receive timestamp (SO_TIMESTAMPNS)
-// and the reply is sent within a few microseconds of it; concurrent requests
-// each get their own deadline, they do not queue behind each other's delay.
-// SetLoss still applies: dropped requests never reach the responder.
-// The responder stops in t.Cleanup.
+// It is StartEcho inside n for every address of n; the responder stops in
+// t.Cleanup, which gives the kernel its echo replies back.
 func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 	t.Helper()
 	if delay < 0 {
@@ -56,30 +54,16 @@ func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 		t.Fatalf("EchoResponder in %s: already running (two would answer every ping twice)", n.Name)
 	}
 	n.Sysctl(t, echoIgnoreAll, "1")
-	var conn *net.IPConn
-	err := n.Do(func() error {
-		c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
-		if err != nil {
-			return err
-		}
-		conn = c.(*net.IPConn)
-		if err := setupEchoSocket(conn); err != nil {
-			conn.Close()
-			return err
-		}
-		return nil
+	var stop func()
+	err := n.Do(func() (err error) {
+		stop, err = StartEcho(netip.IPv4Unspecified(), delay)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("EchoResponder in %s: %v", n.Name, err)
 	}
-	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 256), done: make(chan struct{})}
-	var wg sync.WaitGroup
-	wg.Go(r.receive)
-	wg.Go(r.send)
 	t.Cleanup(func() {
-		close(r.done)
-		conn.Close()
-		wg.Wait()
+		stop()
 		n.mu.Lock()
 		n.echo = false
 		n.mu.Unlock()
@@ -88,6 +72,62 @@ func (n *NS) EchoResponder(t testing.TB, delay time.Duration) {
 			t.Errorf("EchoResponder cleanup in %s: %v", n.Name, err)
 		}
 	})
+}
+
+// StartEcho answers IPv4 pings to addr (every address when addr is
+// unspecified) in the network namespace of the calling thread, each reply
+// sent delay after the request arrived, until stop is called; stop waits
+// until the responder is gone. It is the core of EchoResponder, for use
+// outside tests (exporter/bench/delayecho).
+//
+// Delays are measured from the kernel's receive timestamp (SO_TIMESTAMPNS)
+// and the reply is sent within a few microseconds of it; concurrent requests
+// each get their own deadline, they do not queue behind each other's delay.
+// Replies come from addr: with several addresses on one interface, one
+// responder per address gives each its own delay. SetLoss still applies:
+// dropped requests never reach the responder.
+//
+// The kernel must not answer too (net.ipv4.icmp_echo_ignore_all=1 in the
+// namespace): StartEcho refuses to start otherwise, since every ping would
+// get a prompt reply from the kernel besides the delayed one.
+func StartEcho(addr netip.Addr, delay time.Duration) (stop func(), err error) {
+	if delay < 0 {
+		return nil, fmt.Errorf("echo responder: negative delay %v", delay)
+	}
+	if !addr.Is4() {
+		return nil, fmt.Errorf("echo responder: %q is not an IPv4 address", addr)
+	}
+	// /proc/sys/net resolves to the namespace of the opening thread.
+	path := "/proc/sys/" + strings.ReplaceAll(echoIgnoreAll, ".", "/")
+	v, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("echo responder: %w", err)
+	}
+	if strings.TrimSpace(string(v)) != "1" {
+		return nil, fmt.Errorf("echo responder: %s is %s in this namespace, want 1 (the kernel would answer every ping at once, besides the delayed reply)",
+			echoIgnoreAll, strings.TrimSpace(string(v)))
+	}
+	c, err := net.ListenPacket("ip4:icmp", addr.String())
+	if err != nil {
+		return nil, fmt.Errorf("echo responder on %s: %w", addr, err)
+	}
+	conn := c.(*net.IPConn)
+	if err := setupEchoSocket(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("echo responder on %s: %w", addr, err)
+	}
+	r := &responder{conn: conn, delay: delay, queue: make(chan echoReply, 256), done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Go(r.receive)
+	wg.Go(r.send)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(r.done)
+			conn.Close()
+			wg.Wait()
+		})
+	}, nil
 }
 
 // setupEchoSocket asks for kernel receive timestamps and filters out every
@@ -144,7 +184,7 @@ func (r *responder) receive() {
 	for {
 		n, oobn, _, from, err := r.conn.ReadMsgIP(buf, oob)
 		if err != nil {
-			return // closed by cleanup
+			return // closed by stop
 		}
 		at := r.deadline(oob[:oobn])
 		msg, ok := echoReplyFor(buf[:n])

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,6 +418,67 @@ func TestEchoResponderConcurrent(t *testing.T) {
 	slices.Sort(rtts)
 	if first, last := rtts[0], rtts[len(rtts)-1]; first < delay || last > 2*delay {
 		t.Errorf("got rtts %v..%v, want all within %v..%v (replies must not queue)", first, last, delay, 2*delay)
+	}
+}
+
+// TestStartEchoPerAddress runs one responder per address of a namespace,
+// as exporter/bench/delayecho does: each answers only its own address.
+func TestStartEchoPerAddress(t *testing.T) {
+	Require(t)
+	a, b := newNS(t), newNS(t)
+	fast, slow := Connect(t, a, b), Connect(t, a, b)
+	b.Sysctl(t, echoIgnoreAll, "1")
+	delays := map[netip.Addr]time.Duration{fast.AddrB: 10 * time.Millisecond, slow.AddrB: 40 * time.Millisecond}
+	for addr, delay := range delays {
+		var stop func()
+		if err := b.Do(func() (err error) { stop, err = StartEcho(addr, delay); return err }); err != nil {
+			t.Fatalf("StartEcho(%s, %v): %v", addr, delay, err)
+		}
+		t.Cleanup(stop)
+	}
+	p := newPinger(t, a)
+	for addr, delay := range delays {
+		// An unbound responder would answer the slow address after 10 ms too:
+		// the first reply per request counts.
+		rtts, err := p.burst(addr, 3, 10*time.Second)
+		if err != nil || len(rtts) != 3 {
+			t.Fatalf("ping %s: got rtts %v, %v, want 3", addr, rtts, err)
+		}
+		for _, rtt := range rtts {
+			if rtt < delay {
+				t.Errorf("ping %s: got rtt %v, want at least %v", addr, rtt, delay)
+			}
+		}
+	}
+}
+
+func TestStartEchoRefuses(t *testing.T) {
+	Require(t)
+	n := newNS(t)
+	tests := []struct {
+		name    string
+		addr    netip.Addr
+		delay   time.Duration
+		wantErr string
+	}{
+		{"kernel still answers", netip.IPv4Unspecified(), time.Millisecond,
+			"echo responder: net.ipv4.icmp_echo_ignore_all is 0 in this namespace, want 1 (the kernel would answer every ping at once, besides the delayed reply)"},
+		{"negative delay", netip.IPv4Unspecified(), -time.Millisecond, "echo responder: negative delay -1ms"},
+		{"IPv6", netip.IPv6Loopback(), time.Millisecond, `echo responder: "::1" is not an IPv4 address`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := n.Do(func() error {
+				stop, err := StartEcho(tt.addr, tt.delay)
+				if err == nil {
+					stop()
+				}
+				return err
+			})
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got error %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }
 
