@@ -11,8 +11,10 @@ import (
 	"time"
 )
 
-// defaultSendChunk: one datagram per send syscall keeps every probe's send
-// time exact; BenchmarkSendChunk shows what larger chunks would save.
+// defaultSendChunk: without kernel transmit stamps (below busyRate, or a
+// kernel that gives none) one datagram per send syscall keeps every
+// probe's send time exact; with them, sends go in batches (stamps.go).
+// BenchmarkSendChunk compares the two.
 const defaultSendChunk = 1
 
 // probeState is the fate of one echo request.
