@@ -457,7 +457,7 @@ func TestTickFor(t *testing.T) {
 		{200 * time.Millisecond, maxTick},
 		{100 * time.Millisecond, 50 * time.Millisecond}, // half the shortest interval
 		{20 * time.Millisecond, 10 * time.Millisecond},
-		{time.Millisecond, time.Millisecond},           // never below 1 ms
+		{time.Millisecond, time.Millisecond}, // never below 1 ms
 	} {
 		if got := tickFor(tc.shortest); got != tc.want {
 			t.Errorf("tickFor(%s): got %s, want %s", tc.shortest, got, tc.want)
