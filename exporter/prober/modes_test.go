@@ -14,6 +14,7 @@ import (
 func TestReceiveModeSwitch(t *testing.T) {
 	ns := newNS(t)
 	te := newTestEngine(t)
+	te.pollAt = 40_000 // the switching logic, at a rate this test reaches quickly
 	for i, v6 := range []bool{false, true} {
 		if err := ns.Do(func() (err error) { te.socks[i], err = openSocket(v6, Privileged, 1); return err }); err != nil {
 			t.Fatal(err)
@@ -45,8 +46,8 @@ func TestReceiveModeSwitch(t *testing.T) {
 		{0, false, false, 0, 1},
 		{1, true, false, 50, 51}, // from busyRate (10/s) on
 		{799, true, false, 39_950, 39_951},
-		{800, true, true, 40_000, 40_001}, // pollRate
-		{641, true, true, 32_050, 32_051}, // above 0.8 pollRate: still polling
+		{800, true, true, 40_000, 40_001}, // pollAt
+		{641, true, true, 32_050, 32_051}, // above 0.8 pollAt: still polling
 		{639, true, false, 31_950, 31_951},
 		{800, true, true, 40_000, 40_001},
 		{0, false, false, 0, 1}, // below idleRate (8/s)

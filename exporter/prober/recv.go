@@ -20,15 +20,22 @@ import (
 //     reads the socket until it is empty every pollInterval, and the
 //     scheduler leaves it alone. Reading, matching and the Observer's
 //     Replied are then on the machine's other core, and the scheduler's
-//     thread only sends: at 100,000 probes/s one thread doing both was a
-//     whole core and sent 92 % of the probes late (issue 14). A blocking
-//     receiver would be woken for nearly every reply at that rate; polling
-//     costs 1/pollInterval timer wake-ups a second and reads about
-//     pollRate*pollInterval replies each.
+//     thread only sends. A blocking receiver would be woken for nearly
+//     every reply at that rate; polling costs 1/pollInterval timer
+//     wake-ups a second and reads about pollRate*pollInterval replies each.
+//
+// pollRate is above the default --ping.max-rate (100,000/s), so by default
+// one thread sends and reads. Before sends were batched (stamps.go), one
+// thread doing both at 100,000 probes/s was a whole core and sent 92 % of
+// the probes late, and polling started at 40,000/s. With batched sends one
+// thread does it in 60 % of a core with 0.03-0.09 % of the sends late,
+// against 76-95 % (and 0-0.01 % late) for the two threads, whose every probe
+// crosses between the cores (issue 14, BENCHMARKS.md). Two threads keep up
+// better on a machine whose other load leaves one thread less than that.
 const (
 	busyRate     = float64(time.Second / maxTick) // probes/s: one per tick on average
 	idleRate     = 0.8 * busyRate                 // hysteresis
-	pollRate     = 40_000.0                       // probes/s on one socket
+	pollRate     = 150_000.0                      // probes/s on one socket
 	pollOff      = 0.8                            // hysteresis: polling stops below pollOff*pollRate
 	pollInterval = 2 * time.Millisecond
 )
