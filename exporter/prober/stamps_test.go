@@ -112,36 +112,41 @@ func TestUnstampedSocketStopsBatching(t *testing.T) {
 
 // TestBatchedSendsStamped: in busy mode the engine batches its sends and
 // every reply's RTT starts at the kernel's transmit stamp of its request,
-// on IPv4 (raw sockets see an IP header) and IPv6 loopback alike.
+// on IPv4 (raw sockets see an IP header) and IPv6 loopback alike, with raw
+// and with datagram sockets.
 func TestBatchedSendsStamped(t *testing.T) {
-	ns := newNS(t)
-	e := newEngine(t, ns, Options{Engine: EngineShared, Mode: Privileged}).(*shared)
-	var recs []*recorder
-	for i := range 2 * batchSize {
-		addr := loopbackAddr(i)
-		if i%16 == 0 {
-			addr = netip.MustParseAddr("::1")
-		}
-		recs = append(recs, add(t, e, fmt.Sprint(i), Target{Addr: addr, Interval: 100 * time.Millisecond, Timeout: time.Second}))
-	}
-	waitFor(t, 30*time.Second, "every target to reply 10 times", func() bool {
-		return !slices.ContainsFunc(recs, func(r *recorder) bool { return r.counts().replied < 10 })
-	})
-	for i, s := range e.socks {
-		if !s.stamped.Load() || s.noStamps.Load() {
-			t.Fatalf("socket %d: batching %v, stamps refused %v; want batching with stamps", i, s.stamped.Load(), s.noStamps.Load())
-		}
-		// A reply goes without its stamp only while two goroutines read
-		// the socket: at the switch to busy mode the receiver, blocked in
-		// its read from before, reads one batch while the scheduler reads
-		// the stamps.
-		if got, miss := s.stampedReplies.Load(), s.unstamped.Load(); got < 8*10 || miss > batchSize {
-			t.Errorf("socket %d: %d replies with a transmit stamp, %d without; want at least 80, and at most one batch (%d) without",
-				i, got, miss, batchSize)
-		}
-	}
-	for i, r := range recs {
-		r.checkConsistent(t, fmt.Sprint(i))
+	for _, mode := range []Mode{Privileged, Unprivileged} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ns := newNS(t)
+			e := newEngine(t, ns, Options{Engine: EngineShared, Mode: mode}).(*shared)
+			var recs []*recorder
+			for i := range 2 * batchSize {
+				addr := loopbackAddr(i)
+				if i%16 == 0 {
+					addr = netip.MustParseAddr("::1")
+				}
+				recs = append(recs, add(t, e, fmt.Sprint(i), Target{Addr: addr, Interval: 100 * time.Millisecond, Timeout: time.Second}))
+			}
+			waitFor(t, 60*time.Second, "every target to reply 10 times", func() bool {
+				return !slices.ContainsFunc(recs, func(r *recorder) bool { return r.counts().replied < 10 })
+			})
+			for i, s := range e.socks {
+				if !s.stamped.Load() || s.noStamps.Load() {
+					t.Fatalf("socket %d: batching %v, stamps refused %v; want batching with stamps", i, s.stamped.Load(), s.noStamps.Load())
+				}
+				// A reply goes without its stamp only while two goroutines
+				// read the socket: at the switch to busy mode the receiver,
+				// blocked in its read from before, reads one batch while the
+				// scheduler reads the stamps.
+				if got, miss := s.stampedReplies.Load(), s.unstamped.Load(); got < 8*10 || miss > batchSize {
+					t.Errorf("socket %d: %d replies with a transmit stamp, %d without; want at least 80, and at most one batch (%d) without",
+						i, got, miss, batchSize)
+				}
+			}
+			for i, r := range recs {
+				r.checkConsistent(t, fmt.Sprint(i))
+			}
+		})
 	}
 }
 
@@ -165,8 +170,8 @@ func TestStampsReadWhileNoHostAnswers(t *testing.T) {
 	for i := range 2 * batchSize {
 		recs = append(recs, add(t, e, fmt.Sprint(i), Target{Addr: loopbackAddr(i), Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond}))
 	}
-	waitFor(t, 30*time.Second, "20 lost probes of every target", func() bool {
-		return !slices.ContainsFunc(recs, func(r *recorder) bool { return r.counts().lost < 20 })
+	waitFor(t, 60*time.Second, "40 lost probes of every target", func() bool {
+		return !slices.ContainsFunc(recs, func(r *recorder) bool { return r.counts().lost < 40 })
 	})
 	// 1,280 stamps a second are queued; the scheduler reads them every
 	// tick. Count what is waiting (taking it away from the scheduler).
@@ -183,7 +188,9 @@ func TestStampsReadWhileNoHostAnswers(t *testing.T) {
 	for _, r := range recs {
 		sent += r.counts().sent
 	}
-	if waiting > sent/4 {
+	// Unread, they would all be waiting (up to the buffer's room); half
+	// allows the scheduler two seconds behind on a loaded machine.
+	if waiting > sent/2 {
 		t.Errorf("%d transmit stamps waiting after %d sends; want them read as they come", waiting, sent)
 	}
 	if c := recs[0].counts(); c.replied != 0 {
