@@ -81,14 +81,10 @@ func BenchmarkAddMany(b *testing.B) {
 func TestSendFailuresFillingABatch(t *testing.T) {
 	netns.Require(t, "nft")
 	ns := newNS(t)
-	cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(`table inet refuse {
+	nftables(t, ns, `table inet refuse {
 	chain out { type filter hook output priority 0; icmp type echo-request drop; }
 }
 `)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s", err, out)
-	}
 	e := newEngine(t, ns, Options{Engine: EngineShared, Mode: Privileged})
 	sh := e.(*shared)
 	const n = 3 * batchSize
@@ -112,4 +108,14 @@ func TestSendFailuresFillingABatch(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// nftables loads ruleset into ns.
+func nftables(t *testing.T, ns *netns.NS, ruleset string) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
 }

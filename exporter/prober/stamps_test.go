@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -157,14 +156,10 @@ func TestBatchedSendsStamped(t *testing.T) {
 func TestStampsReadWhileNoHostAnswers(t *testing.T) {
 	netns.Require(t, "nft")
 	ns := newNS(t)
-	cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(`table inet silence {
+	nftables(t, ns, `table inet silence {
 	chain in { type filter hook input priority 0; icmp type echo-reply drop; }
 }
 `)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s", err, out)
-	}
 	e := newEngine(t, ns, Options{Engine: EngineShared, Mode: Privileged}).(*shared)
 	var recs []*recorder
 	for i := range 2 * batchSize {
