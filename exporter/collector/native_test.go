@@ -130,17 +130,24 @@ func TestNativeMatchesClientGolang(t *testing.T) {
 	}
 }
 
+// writeBoth returns the metrics written by ref and by tg.
+func writeBoth(t *testing.T, ref prometheus.Histogram, tg *Target) (want, got *dto.Metric) {
+	t.Helper()
+	want, got = &dto.Metric{}, &dto.Metric{}
+	if err := ref.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.writeRTT(got); err != nil {
+		t.Fatal(err)
+	}
+	return want, got
+}
+
 // compareRTT compares the histograms written by ref and tg: created
 // timestamps each against their own clock, every other field equal.
 func compareRTT(t *testing.T, ref prometheus.Histogram, tg *Target, before, after, created time.Time) {
 	t.Helper()
-	var want, got dto.Metric
-	if err := ref.Write(&want); err != nil {
-		t.Fatal(err)
-	}
-	if err := tg.writeRTT(&got); err != nil {
-		t.Fatal(err)
-	}
+	want, got := writeBoth(t, ref, tg)
 	w, g := want.GetHistogram(), got.GetHistogram()
 	checkDirect(t, tg)
 	if ct := w.GetCreatedTimestamp().AsTime(); ct.Before(before.Truncate(time.Microsecond)) || ct.After(after) {
@@ -191,8 +198,8 @@ func compareRTT(t *testing.T, ref prometheus.Histogram, tg *Target, before, afte
 			}
 		}
 	}
-	if !proto.Equal(&got, &want) {
-		t.Errorf("messages differ:\ngot  %v\nwant %v", &got, &want)
+	if !proto.Equal(got, want) {
+		t.Errorf("messages differ:\ngot  %v\nwant %v", got, want)
 	}
 	mo := proto.MarshalOptions{Deterministic: true}
 	gb, err := mo.Marshal(g)
@@ -258,13 +265,7 @@ func TestNativeOverBucketLimit(t *testing.T) {
 		ref.Observe(v)
 		tg.observe(v)
 	}
-	var want, got dto.Metric
-	if err := ref.Write(&want); err != nil {
-		t.Fatal(err)
-	}
-	if err := tg.writeRTT(&got); err != nil {
-		t.Fatal(err)
-	}
+	want, got := writeBoth(t, ref, tg)
 	w, g := want.GetHistogram(), got.GetHistogram()
 	if w.GetSchema() >= nativeSchema {
 		t.Errorf("client_golang kept schema %d over its bucket limit: the documented difference is gone", w.GetSchema())

@@ -209,10 +209,7 @@ func (e *shared) addLocked(key string, tg Target, obs Observer) {
 		e.removeLocked(old)
 	}
 	t := &target{key: key, t: tg, obs: obs, interval: int64(tg.Interval), timeout: int64(tg.Timeout)}
-	fam := 0
-	if tg.Addr.Is6() {
-		fam = 1
-	}
+	fam := t.family()
 	t.sock = e.socks[fam]
 	t.ring, t.mask = newRing(tg.Interval, tg.Timeout)
 	e.allocSlot(t)
@@ -229,13 +226,24 @@ func (e *shared) addLocked(key string, tg Target, obs Observer) {
 	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
 	e.byKey[key] = t
 	e.ivals[t.interval]++
-	e.famRate[fam] += float64(time.Second) / float64(t.interval)
-	e.setRate(e.rate + float64(time.Second)/float64(t.interval))
+	e.famRate[fam] += t.rate()
+	e.setRate(e.rate + t.rate())
 	// Due half a tick early like every later send (see step), once the
 	// tick for the new rate is known.
 	t.due = t.nextSend - e.early()
 	e.wheel.insert(t)
 }
+
+// family is the index of t's socket in shared.socks: 0 IPv4, 1 IPv6.
+func (t *target) family() int {
+	if t.t.Addr.Is6() {
+		return 1
+	}
+	return 0
+}
+
+// rate is t's probes per second.
+func (t *target) rate() float64 { return float64(time.Second) / float64(t.interval) }
 
 // newRing sizes a target's ring of recent probes: it must hold every probe
 // in flight (Timeout/Interval + 1) and keeps some more to recognise late
@@ -298,12 +306,8 @@ func (e *shared) removeLocked(t *target) {
 	if e.ivals[t.interval]--; e.ivals[t.interval] == 0 {
 		delete(e.ivals, t.interval)
 	}
-	fam := 0
-	if t.t.Addr.Is6() {
-		fam = 1
-	}
-	e.famRate[fam] -= float64(time.Second) / float64(t.interval)
-	e.setRate(e.rate - float64(time.Second)/float64(t.interval))
+	e.famRate[t.family()] -= t.rate()
+	e.setRate(e.rate - t.rate())
 	t.mu.Lock()
 	t.removed = true
 	t.mu.Unlock()
@@ -338,14 +342,12 @@ func (e *shared) setRate(rate float64) {
 		e.busy.Store(false)
 		e.wakeReceivers()
 	}
-	for _, s := range e.socks {
-		if s != nil {
-			e.setSendStamps(s, e.busy.Load()) // batched sends when busy: stamps.go
-		}
-	}
 	for i, s := range e.socks {
 		if len(e.byKey) == 0 {
 			e.famRate[i] = 0
+		}
+		if s != nil {
+			e.setSendStamps(s, e.busy.Load()) // batched sends when busy: stamps.go
 		}
 		switch {
 		case s == nil:

@@ -44,7 +44,8 @@ type reader struct {
 func newReader() *reader { return &reader{replies: newRecvBatch(), stamps: newRecvBatch()} }
 
 // setSendStamps turns transmit timestamps, and with them batched sends, on
-// or off for s. e.mu is held.
+// or off for s (turning off cannot fail in a way that matters: the socket
+// stops batching all the same). e.mu is held.
 func (e *shared) setSendStamps(s *icmpSocket, on bool) {
 	if on == s.stamped.Load() || (on && s.noStamps.Load()) {
 		return
@@ -53,7 +54,7 @@ func (e *shared) setSendStamps(s *icmpSocket, on bool) {
 	if on {
 		flags = stampFlags
 	}
-	if err := unix.SetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags); err != nil {
+	if err := unix.SetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags); err != nil && on {
 		s.noStamps.Store(true)
 		e.log.Warn("no kernel transmit timestamps: sending one echo request per system call", "err", err)
 		return
@@ -119,8 +120,7 @@ func (t *target) sentAt(p *probe) int64 {
 // for unstampedLimit replies. e.mu is held.
 func (e *shared) checkStamps(s *icmpSocket) {
 	if s.noStamps.Load() && s.stamped.Load() {
-		_ = unix.SetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0)
-		s.stamped.Store(false)
 		e.log.Warn("the kernel returned no transmit timestamps: sending one echo request per system call")
+		e.setSendStamps(s, false)
 	}
 }
