@@ -300,25 +300,70 @@ func (o *timesObserver) Sent(at time.Time) {
 	o.mu.Unlock()
 }
 
-// TestSpread: 1000 targets added at once are probed evenly over their
-// interval, not in bursts, each once per interval.
+// TestSpread: 1000 targets, added one by one or at once, are probed evenly
+// over their interval, not in bursts, each once per interval. Added at once
+// (AddAll), they are first probed in the order they were added, which is
+// their order in memory (see AddAll); added one by one, in golden-ratio
+// order.
 func TestSpread(t *testing.T) {
-	te := newTestEngine(t)
-	obs := &timesObserver{}
-	for i := range 1000 {
-		if err := te.Add(fmt.Sprint(i), Target{Addr: loopbackAddr(i)}, obs); err != nil {
-			t.Fatal(err)
-		}
+	const n = 1000
+	items := make([]Item, n)
+	for i := range items {
+		items[i] = Item{Key: fmt.Sprint(i), Target: Target{Addr: loopbackAddr(i)}}
 	}
-	if te.tick != maxTick {
-		t.Fatalf("tick at 1000 probes/s: got %s, want %s", te.tick, maxTick)
+	for _, tc := range []struct {
+		name string
+		add  func(te *testEngine, items []Item) error
+		// inOrder: first sends follow the order of items, with one wrap
+		// around the interval at most.
+		inOrder bool
+	}{
+		{"Add", func(te *testEngine, items []Item) error {
+			for _, it := range items {
+				if err := te.Add(it.Key, it.Target, it.Obs); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, false},
+		{"AddAll", func(te *testEngine, items []Item) error { return te.AddAll(items) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newTestEngine(t)
+			obs := &timesObserver{}
+			for i := range items {
+				items[i].Obs = obs
+			}
+			if err := tc.add(te, items); err != nil {
+				t.Fatal(err)
+			}
+			if te.tick != maxTick {
+				t.Fatalf("tick at 1000 probes/s: got %s, want %s", te.tick, maxTick)
+			}
+			descents := 0
+			for i := 1; i < n; i++ {
+				if te.byKey[items[i].Key].nextSend < te.byKey[items[i-1].Key].nextSend {
+					descents++
+				}
+			}
+			if inOrder := descents <= 1; inOrder != tc.inOrder {
+				t.Errorf("first sends in the order added: got %v (%d descents), want %v", inOrder, descents, tc.inOrder)
+			}
+			checkSpread(t, te, obs)
+		})
 	}
+}
+
+// checkSpread runs te for 2 s and checks that its 1000 targets were sent
+// 100 each 100 ms in the second second, and 2000 in all.
+func checkSpread(t *testing.T, te *testEngine, obs *timesObserver) {
+	t.Helper()
 	for d := time.Duration(0); d <= 2*time.Second; d += te.tick {
 		te.advance(d)
 	}
-	// 100 ms buckets over the second second: 100 sends each (the
-	// golden-ratio phases are even to within a few; a bucket spans two
-	// ticks, so where the ticks fall does not matter).
+	// 100 ms buckets over the second second: 100 sends each (the phases
+	// are even to within a few; a bucket spans two ticks, so where the
+	// ticks fall does not matter).
 	var buckets [10]int
 	for _, at := range obs.times {
 		if d := at.Sub(te.start) - time.Second; d >= 0 && d < time.Second {

@@ -179,7 +179,7 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	if e.closed {
 		return errors.New("prober is closed")
 	}
-	e.addLocked(key, tg, obs)
+	e.addLocked(key, tg, obs, e.nextPhase())
 	e.poke()
 	return nil
 }
@@ -203,8 +203,18 @@ func (e *shared) poke() {
 	}
 }
 
-// addLocked adds a checked target; e.mu is held.
-func (e *shared) addLocked(key string, tg Target, obs Observer) {
+// nextPhase is the first-send phase, as a fraction of the interval, of the
+// next Add or AddAll: the golden-ratio sequence, so that any number of
+// targets added one by one get evenly spaced phases.
+func (e *shared) nextPhase() float64 {
+	e.adds++
+	phase := float64(e.adds) * 0.6180339887498949
+	return phase - float64(int64(phase))
+}
+
+// addLocked adds a checked target whose first send is phase x its interval
+// from now; e.mu is held.
+func (e *shared) addLocked(key string, tg Target, obs Observer, phase float64) {
 	if old := e.byKey[key]; old != nil {
 		e.removeLocked(old)
 	}
@@ -218,11 +228,6 @@ func (e *shared) addLocked(key string, tg Target, obs Observer) {
 		id = t.sock.id
 	}
 	t.pkt = newEchoRequest(fam == 1, id, t.slot, t.gen, tg.PayloadSize)
-	// Spread first sends over the interval with the golden-ratio sequence:
-	// any number of targets added at once get evenly spaced phases.
-	e.adds++
-	phase := float64(e.adds) * 0.6180339887498949
-	phase -= float64(int64(phase))
 	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
 	e.byKey[key] = t
 	e.ivals[t.interval]++
