@@ -53,10 +53,12 @@ func (e *shared) AddAll(items []Item) error {
 	if e.closed {
 		return errors.New("prober is closed")
 	}
-	first := e.nextPhase()
+	// One now for all: adding 100,000 targets takes a good part of a
+	// second, and phases from a clock read per target bunched them.
+	now, first := e.since(e.now()), e.nextPhase()
 	for i, it := range ok {
 		phase := first + float64(i)/float64(len(ok))
-		e.addLocked(it.Key, it.Target, it.Obs, phase-float64(int64(phase)))
+		e.addLocked(it.Key, it.Target, it.Obs, now, phase-float64(int64(phase)))
 	}
 	e.poke()
 	return errors.Join(errs...)

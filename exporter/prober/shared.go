@@ -179,7 +179,7 @@ func (e *shared) Add(key string, tg Target, obs Observer) error {
 	if e.closed {
 		return errors.New("prober is closed")
 	}
-	e.addLocked(key, tg, obs, e.nextPhase())
+	e.addLocked(key, tg, obs, e.since(e.now()), e.nextPhase())
 	e.poke()
 	return nil
 }
@@ -213,8 +213,8 @@ func (e *shared) nextPhase() float64 {
 }
 
 // addLocked adds a checked target whose first send is phase x its interval
-// from now; e.mu is held.
-func (e *shared) addLocked(key string, tg Target, obs Observer, phase float64) {
+// after now (ns since start); e.mu is held.
+func (e *shared) addLocked(key string, tg Target, obs Observer, now int64, phase float64) {
 	if old := e.byKey[key]; old != nil {
 		e.removeLocked(old)
 	}
@@ -228,7 +228,7 @@ func (e *shared) addLocked(key string, tg Target, obs Observer, phase float64) {
 		id = t.sock.id
 	}
 	t.pkt = newEchoRequest(fam == 1, id, t.slot, t.gen, tg.PayloadSize)
-	t.nextSend = e.since(e.now()) + int64(phase*float64(t.interval))
+	t.nextSend = now + int64(phase*float64(t.interval))
 	e.byKey[key] = t
 	e.ivals[t.interval]++
 	e.famRate[fam] += t.rate()

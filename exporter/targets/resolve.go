@@ -68,8 +68,8 @@ func (m *Manager) due(now time.Time) []job {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var jobs []job
-	for _, t := range m.byKey {
-		if t.cfg.Addr.IsValid() || t.resolving {
+	for _, t := range m.names {
+		if t.resolving {
 			continue
 		}
 		if !now.Before(t.next) || m.silent(t, now) {
