@@ -41,7 +41,7 @@ type Manager struct {
 	// from the caches, and at 100,000 targets the scheduler's next passes
 	// took twice the CPU (issue 14).
 	names []*target
-	batch *[]prober.Item     // during Apply: targets to add at its end
+	batch *[]prober.Item // during Apply: targets to add at its end
 }
 
 // target is one configured target: its settings, its metrics and, for
