@@ -37,9 +37,8 @@ type Manager struct {
 	mu    sync.Mutex
 	byKey map[string]*target // by config.Target.Host, the engine key
 	// names are the targets given by host name, the only ones due looks
-	// at: scanning every target each second evicted the engine's state
-	// from the caches, and at 100,000 targets the scheduler's next passes
-	// took twice the CPU (issue 14).
+	// at: it scanned every target each second, 1 % of the exporter's CPU
+	// at 10,000 addresses, for nothing (issue 14's profile).
 	names []*target
 	batch *[]prober.Item // during Apply: targets to add at its end
 }
