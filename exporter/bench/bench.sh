@@ -16,6 +16,8 @@
 #   OUT=DIR                      results directory (default /tmp/downtime-bench-DATE)
 #   PIPELINE=1                   then run pipeline.sh (100,000 hosts, 10 % dropped,
 #                                Prometheus ingesting 10,000 hosts); 0 = skip it
+#   RECORD=1                     then write the tables into exporter/BENCHMARKS.md
+#                                (record.sh, "Latest run"); 0 = leave it alone
 # All traffic stays on loopback (127.1.x.y) inside the namespace "downtime-bench",
 # which this script creates and removes.
 
@@ -29,6 +31,7 @@ WINDOW=${WINDOW:-20}
 RAW_MAX=${RAW_MAX:-1000}
 PROBING_MAX=${PROBING_MAX:-1000}
 OUT=${OUT:-/tmp/downtime-bench-$(date +%Y%m%d-%H%M%S)}
+STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 SMOKEPING=/usr/bin/prometheus-smokeping-prober
 
 [ "$(id -u)" = 0 ] || { echo "bench: must run as root (namespaces, raw sockets)" >&2; exit 2; }
@@ -74,11 +77,16 @@ done
 bash "$ROOT/exporter/bench/table.sh" "$RESULTS" | tee "$OUT/table.md"
 {
   echo
+  echo "run: started $STARTED, table written $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), kernel $(uname -r)"
   echo "smokeping_prober: $("$SMOKEPING" --version 2>&1 | head -1)"
+  echo "command: SIZES=\"$SIZES\" WINDOW=$WINDOW RAW_MAX=$RAW_MAX PROBING_MAX=$PROBING_MAX PIPELINE=${PIPELINE:-1} bash exporter/bench/bench.sh"
   echo "results: $RESULTS"
 } | tee -a "$OUT/table.md"
 
 if [ "${PIPELINE:-1}" = 1 ]; then
   OUT="$OUT" bash "$ROOT/exporter/bench/pipeline.sh"
+fi
+if [ "${RECORD:-1}" = 1 ]; then
+  bash "$ROOT/exporter/bench/record.sh" "$OUT"
 fi
