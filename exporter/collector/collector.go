@@ -100,7 +100,7 @@ func NewTarget(name string, labels map[string]string, interval time.Duration) *T
 func newTarget(name string, labels map[string]string, interval time.Duration, mode RTTMode, created time.Time) *Target {
 	t := &Target{name: name, labels: copyLabels(labels), mode: mode}
 	if mode != RTTClassic {
-		t.nat = &native{created: created.UnixNano()}
+		t.nat = newNative(created)
 	}
 	t.SetInterval(interval)
 	return t

@@ -60,6 +60,10 @@ func TestNativeMatchesClientGolang(t *testing.T) {
 	for _, b := range rttBounds {
 		classic = append(classic, b, math.Nextafter(b, 1))
 	}
+	var within16 []float64
+	for _, k := range []int{-100, -95, -102, -98, -104, -97, -101, -104, -92} {
+		within16 = append(within16, boundary(k)*0.99)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 5000 {
 		// A host around 20 ms, jittered over a factor of 2, sometimes
@@ -104,6 +108,8 @@ func TestNativeMatchesClientGolang(t *testing.T) {
 		{"100 distinct buckets, descending", reversed(many)},
 		{"negative (never from the prober)", []float64{-1e-3, -2e-3, 1e-3, 0}},
 		{"random, 20 ms host", rnd},
+		{"up and down within the first 16 buckets", within16},
+		{"down past the first 16 buckets", reversed(many[:30])},
 	}
 	for _, mode := range []RTTMode{RTTClassicAndNative, RTTNative} {
 		for _, tc := range cases {
@@ -256,6 +262,30 @@ func spanPairs(s []*dto.BucketSpan) [][2]int64 {
 // the whole histogram an hour after its last reset; the store keeps schema
 // 3 and every bucket (at most 505: RTTs are time.Durations), and never
 // resets. Count, sum and classic buckets still agree.
+// TestNativeCountersAllocatedWithTarget: RTTs within a factor of 4 allocate
+// nothing after the target itself (nativeBuckets), up or down.
+func TestNativeCountersAllocatedWithTarget(t *testing.T) {
+	created := time.Unix(1_700_000_000, 0)
+	var keys []float64
+	for _, k := range []int{-100, -95, -102, -98, -104, -97, -101, -104, -92} { // keys -106 .. -92 with the slack
+		keys = append(keys, boundary(k)*0.99)
+	}
+	allocs := func(secs []float64) float64 {
+		return testing.AllocsPerRun(20, func() {
+			tg := newTarget("h", nil, time.Second, RTTNative, created)
+			for _, v := range secs {
+				tg.observe(v)
+			}
+		})
+	}
+	if empty, observed := allocs(nil), allocs(keys); observed != empty {
+		t.Errorf("allocations: %v for a target with %d RTTs within a factor of 4, want %v as for a target with none", observed, len(keys), empty)
+	}
+	if empty, observed := allocs(nil), allocs([]float64{boundary(-100), boundary(-80)}); observed == empty {
+		t.Errorf("allocations: %v for RTTs a factor of 5.6 apart, want more than %v (the test would not see a reallocation)", observed, empty)
+	}
+}
+
 func TestNativeOverBucketLimit(t *testing.T) {
 	ref := clientGolangRTT(RTTClassicAndNative)
 	tg := newTarget("h", nil, time.Second, RTTClassicAndNative, time.Unix(1, 0))
