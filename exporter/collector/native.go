@@ -143,10 +143,11 @@ func (w *window) spans() ([]*dto.BucketSpan, []int64) {
 // nativeBuckets is the room for bucket counters a target's native histogram
 // starts with: RTTs within a factor of 4 (16 buckets of schema 3) never
 // move its counters. They are allocated with the target, not at its first
-// reply and again as the window grows: then they lay next to the other
-// targets' state, which is probed in the order it was allocated, and not
-// scattered over the heap, where the counter's increment was a cache miss
-// on every reply (issue 14's profile: the largest item of our code).
+// reply and again as the window grows, so they lie next to the other
+// targets' state, which is probed in the order it was allocated (see the
+// prober's AddAll). Scattered over the heap, the counter's increment was a
+// cache miss on every reply (issue 14's profile: the largest item left in
+// our code).
 const nativeBuckets = 16
 
 // newNative returns an empty native histogram created at created.

@@ -31,11 +31,11 @@ var _ BatchAdder = (*shared)(nil)
 // BENCHMARKS.md). Two batches added at different times are each spread
 // evenly, so together they are too.
 //
-// Adding them
-// one by one made loading N targets O(N^2) in wall time: while targets were
-// added the scheduler was already probing the earlier ones, and every Add
-// queued for the lock behind the scheduler's and receivers' turns (5.5 s
-// for 40,000 targets in BenchmarkAddMany, minutes on a loaded machine).
+// Adding them one by one made loading N targets O(N^2) in wall time: while
+// targets were added the scheduler was already probing the earlier ones,
+// and every Add queued for the lock behind the scheduler's and receivers'
+// turns (5.5 s for 40,000 targets in BenchmarkAddMany, minutes on a loaded
+// machine).
 func (e *shared) AddAll(items []Item) error {
 	var errs []error
 	ok := make([]Item, 0, len(items))
