@@ -97,9 +97,7 @@ func StartEcho(addr netip.Addr, delay time.Duration) (stop func(), err error) {
 	if !addr.Is4() {
 		return nil, fmt.Errorf("echo responder: %q is not an IPv4 address", addr)
 	}
-	// /proc/sys/net resolves to the namespace of the opening thread.
-	path := "/proc/sys/" + strings.ReplaceAll(echoIgnoreAll, ".", "/")
-	v, err := os.ReadFile(path)
+	v, err := os.ReadFile(sysctlPath(echoIgnoreAll))
 	if err != nil {
 		return nil, fmt.Errorf("echo responder: %w", err)
 	}

@@ -350,11 +350,15 @@ func (n *NS) Sysctl(t testing.TB, key, value string) {
 
 // writeSysctl writes a net.* sysctl inside n.
 func (n *NS) writeSysctl(key, value string) error {
-	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
 	return n.Do(func() error {
-		// /proc/sys/net resolves to the namespace of the opening thread.
-		return os.WriteFile(path, []byte(value+"\n"), 0o644)
+		return os.WriteFile(sysctlPath(key), []byte(value+"\n"), 0o644)
 	})
+}
+
+// sysctlPath is the file of a sysctl key. Under /proc/sys/net it resolves
+// to the network namespace of the thread that opens it.
+func sysctlPath(key string) string {
+	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
 }
 
 // Listen is net.Listen inside n, e.g. n.Listen("tcp", "198.18.0.1:0").
