@@ -51,10 +51,16 @@ func TestHeartbeatLostAcrossRestartThenBack(t *testing.T) {
 		return r
 	}
 	r := start()
+	armed := fc.Armed()
 	code, resp := post(t, r.url+"/webhook", watchdogBody(fc.Now()))
 	if code != 200 || !strings.Contains(resp, `"queued":0`) {
 		t.Fatalf("heartbeat: got %d %s, want 200 with nothing queued", code, resp)
 	}
+	// A heartbeat from a new source wakes the watcher, which stops its
+	// timer, looks at the store and arms a new one. Stepping the clock
+	// meanwhile (the timer count was one short) ran it past 14:07 before
+	// the watcher armed, and no warning came (seen in CI).
+	fc.WaitArmed(armed + 1)
 	stepMinutes(fc, 4)
 	if n := len(tg.Messages()); n != 0 {
 		t.Fatalf("4m after the last heartbeat: got %d messages, want none", n)
@@ -141,7 +147,9 @@ func TestHeartbeatBackRepliesAfterPrune(t *testing.T) {
 	opts.clock = fc
 	r := startReceiver(t, opts)
 	fc.WaitTimers(3) // the pruner, the digest scheduler and the heartbeat watcher
+	armed := fc.Armed()
 	mustPost(t, r.url+"/webhook", watchdogBody(fc.Now()))
+	fc.WaitArmed(armed + 1) // the watcher, woken by a new source, armed again
 	stepMinutes(fc, 6)
 	warning := tg.WaitMessages(t, 1, 10*time.Second)[0]
 	settle(t, r.url) // the warning's message id is recorded

@@ -15,6 +15,7 @@ type Fake struct {
 	cond   *sync.Cond
 	now    time.Time
 	timers map[*timer]bool
+	armed  int // timers made by NewTimer since New, fired or not
 }
 
 var _ clock.Clock = (*Fake)(nil)
@@ -37,13 +38,14 @@ func (f *Fake) Now() time.Time {
 func (f *Fake) NewTimer(d time.Duration) clock.Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.armed++
+	f.cond.Broadcast()
 	t := &timer{f: f, at: f.now.Add(d), c: make(chan time.Time, 1)}
 	if d <= 0 {
 		t.c <- f.now
 		return t
 	}
 	f.timers[t] = true
-	f.cond.Broadcast()
 	return t
 }
 
@@ -71,6 +73,24 @@ func (f *Fake) WaitTimers(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.timers) < n {
+		f.cond.Wait()
+	}
+}
+
+// Armed returns how many timers NewTimer has made since New.
+func (f *Fake) Armed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.armed
+}
+
+// WaitArmed blocks until NewTimer has made n timers since New. Unlike
+// WaitTimers it tells a loop that re-armed after a wake-up from one that
+// has not woken yet: both hold as many timers.
+func (f *Fake) WaitArmed(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.armed < n {
 		f.cond.Wait()
 	}
 }

@@ -33,3 +33,26 @@ func TestFake(t *testing.T) {
 		t.Error("a zero timer did not fire at once")
 	}
 }
+
+// TestWaitArmed returns once NewTimer has made that many timers, fired or
+// stopped ones included, and not before.
+func TestWaitArmed(t *testing.T) {
+	f := New(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	f.NewTimer(time.Minute).Stop()
+	f.NewTimer(0)
+	if got := f.Armed(); got != 2 {
+		t.Fatalf("Armed after a stopped and a fired timer: got %d, want 2", got)
+	}
+	done := make(chan struct{})
+	go func() {
+		f.WaitArmed(3)
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("WaitArmed(3) returned after 2 timers")
+	case <-time.After(50 * time.Millisecond):
+	}
+	f.NewTimer(time.Hour)
+	<-done
+}
